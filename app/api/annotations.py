@@ -1,0 +1,129 @@
+"""Importing judgments made elsewhere, and listing a job's judgments."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.api.deps import ApiUser, SessionDep, load_job
+from app.api.pagination import decode_cursor, encode_cursor
+from app.api.schemas import AnnotationOut, AnnotationPage, IngestResult
+from app.db.models import Annotation, Annotator, Comparison
+from app.ingest.annotations import store_annotations
+from app.ingest.parse import parse_rows
+from app.ingest.rows import AnnotationRow
+
+router = APIRouter(prefix="/api/v1/jobs/{job_id}/annotations", tags=["annotations"])
+
+_EXAMPLE = {
+    "comparison_id": "q17-alpaca-vs-gpt4",
+    "annotator": "weighted_alpaca_eval_gpt4_turbo",
+    "annotator_kind": "simulated",
+    "preference": 1.83,
+    "cost_usd": 0.0081,
+    "latency_ms": 440.6,
+}
+IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "array", "items": AnnotationRow.model_json_schema()},
+                "example": [_EXAMPLE],
+            },
+            "application/x-ndjson": {
+                "schema": {"type": "string", "description": "one JSON row a line"},
+                "example": '{"comparison_id": "q17", "annotator": "alice", '
+                '"annotator_kind": "human", "label": "output_2"}\n',
+            },
+        },
+    }
+}
+
+
+def _store(session: Session, job_id: int, rows: list[AnnotationRow]) -> IngestResult:
+    counts = store_annotations(session, job_id, rows)
+    session.commit()
+    return IngestResult(
+        received=counts.received, created=counts.created, unchanged=counts.unchanged
+    )
+
+
+@router.post(
+    "",
+    response_model=IngestResult,
+    summary="Import judgments made elsewhere, all or nothing",
+    description="Each row names a comparison of this job by its `id`. Preferences are floats in "
+    "[1, 2] (soft values are kept exactly) or a label. A judgment stored already for the same "
+    "comparison, annotator and `repeat` is left as it was.",
+    openapi_extra=IMPORT_BODY,
+    responses={
+        413: {"description": "too many rows or too large a body"},
+        422: {"description": "per-row errors: row number, field, reason"},
+    },
+)
+async def import_annotations(
+    job_id: int, request: Request, user: ApiUser, session: SessionDep
+) -> IngestResult:
+    job = await run_in_threadpool(load_job, session, user, job_id)
+    session.commit()
+    rows = await parse_rows(
+        request.stream(),
+        request.headers.get("content-type", ""),
+        AnnotationRow,
+        request.app.state.settings.max_batch_rows,
+    )
+    return await run_in_threadpool(_store, session, job.id, rows)
+
+
+@router.get("", response_model=AnnotationPage, summary="List a job's judgments (keyset pages)")
+def list_annotations(
+    job_id: int,
+    user: ApiUser,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    annotator: Annotated[str | None, Query(max_length=200)] = None,
+) -> AnnotationPage:
+    load_job(session, user, job_id)
+    query = (
+        select(Annotation, Annotator.name, Annotator.kind, Comparison.external_id)
+        .join(Annotator, Annotator.id == Annotation.annotator_id)
+        .join(Comparison, Comparison.id == Annotation.comparison_id)
+        .where(Annotation.job_id == job_id, Annotation.id > decode_cursor(after))
+    )
+    if annotator is not None:
+        query = query.where(Annotator.name == annotator)
+    rows = session.execute(query.order_by(Annotation.id).limit(limit + 1)).all()
+    items = [
+        AnnotationOut(
+            id=a.id,
+            comparison_id=external_id,
+            annotator=name,
+            annotator_kind=kind,
+            repeat=a.repeat,
+            preference=a.preference,
+            label=a.label,
+            shown_swapped=a.shown_swapped,
+            rationale=a.rationale,
+            parse_error=a.parse_error,
+            cost_usd=a.cost_usd,
+            prompt_tokens=a.prompt_tokens,
+            completion_tokens=a.completion_tokens,
+            latency_ms=a.latency_ms,
+            seconds_on_task=a.seconds_on_task,
+            is_noisy_label=a.is_noisy_label,
+            source=a.source,
+            metadata=a.extra,
+            created_at=a.created_at,
+        )
+        for a, name, kind, external_id in rows[:limit]
+    ]
+    return AnnotationPage(
+        items=items,
+        next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None,
+    )

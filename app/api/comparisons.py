@@ -1,0 +1,135 @@
+"""Bulk-adding comparisons to a job and listing them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from app.api.deps import ApiUser, SessionDep, load_job
+from app.api.pagination import decode_cursor, encode_cursor
+from app.api.schemas import ComparisonOut, ComparisonPage, IngestResult
+from app.db.models import Comparison, Instruction, Job, Output
+from app.ingest.comparisons import store_comparisons
+from app.ingest.parse import parse_rows
+from app.ingest.rows import ComparisonRow
+
+router = APIRouter(prefix="/api/v1/jobs/{job_id}/comparisons", tags=["comparisons"])
+
+_EXAMPLE_ROW = {
+    "id": "q17-alpaca-vs-gpt4",
+    "instruction": "Name three prime numbers.",
+    "input": "",
+    "output_1": "2, 3 and 5.",
+    "output_2": "Prime numbers include 2, 3, 5 and 7.",
+    "generator_1": "alpaca-7b",
+    "generator_2": "gpt4_1106_preview",
+    "gold_preference": None,
+    "metadata": {"dataset": "demo"},
+}
+_ROW_SCHEMA = ComparisonRow.model_json_schema()
+BULK_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "array", "items": _ROW_SCHEMA},
+                "example": [_EXAMPLE_ROW],
+            },
+            "application/x-ndjson": {
+                "schema": {"type": "string", "description": "one JSON row a line"},
+                "example": '{"id": "q17", "instruction": "...", "output_1": "...", '
+                '"output_2": "..."}\n',
+            },
+        },
+    }
+}
+
+
+def _store(session: Session, job_id: int, rows: list[ComparisonRow]) -> IngestResult:
+    job = session.get_one(Job, job_id)
+    counts = store_comparisons(session, job, rows)
+    session.commit()
+    return IngestResult(
+        received=counts.received, created=counts.created, unchanged=counts.unchanged
+    )
+
+
+@router.post(
+    "",
+    response_model=IngestResult,
+    summary="Add comparisons in bulk (JSON array or NDJSON), all or nothing",
+    description="Up to 100,000 rows a request. Rows whose `id` is stored already with the same "
+    "content are left as they are; the same `id` with other content is a 409 and stores nothing. "
+    "Instructions and outputs are stored once per distinct content.",
+    openapi_extra=BULK_BODY,
+    responses={
+        409: {"description": "an id is stored with other content"},
+        413: {"description": "too many rows or too large a body"},
+        415: {"description": "neither JSON nor NDJSON"},
+        422: {"description": "per-row errors: row number, field, reason"},
+    },
+)
+async def add_comparisons(
+    job_id: int, request: Request, user: ApiUser, session: SessionDep
+) -> IngestResult:
+    job = await run_in_threadpool(load_job, session, user, job_id)
+    session.commit()  # end the read transaction while the body streams in
+    settings = request.app.state.settings
+    rows = await parse_rows(
+        request.stream(),
+        request.headers.get("content-type", ""),
+        ComparisonRow,
+        settings.max_batch_rows,
+    )
+    return await run_in_threadpool(_store, session, job.id, rows)
+
+
+@router.get("", response_model=ComparisonPage, summary="List a job's comparisons (keyset pages)")
+def list_comparisons(
+    job_id: int,
+    user: ApiUser,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    route: Annotated[str | None, Query(max_length=20)] = None,
+) -> ComparisonPage:
+    load_job(session, user, job_id)
+    out_1, out_2 = aliased(Output), aliased(Output)
+    query = (
+        select(Comparison, Instruction, out_1, out_2)
+        .join(Instruction, Instruction.id == Comparison.instruction_id)
+        .join(out_1, out_1.id == Comparison.output_1_id)
+        .join(out_2, out_2.id == Comparison.output_2_id)
+        .where(Comparison.job_id == job_id, Comparison.id > decode_cursor(after))
+    )
+    if status is not None:
+        query = query.where(Comparison.status == status)
+    if route is not None:
+        query = query.where(Comparison.route == route)
+    rows = session.execute(query.order_by(Comparison.id).limit(limit + 1)).all()
+    items = [
+        ComparisonOut(
+            id=c.external_id,
+            instruction=i.instruction,
+            input=i.input,
+            output_1=o1.text,
+            output_2=o2.text,
+            generator_1=o1.generator,
+            generator_2=o2.generator,
+            gold_preference=c.gold_preference,
+            route=c.route,
+            status=c.status,
+            metadata=c.extra,
+            created_at=c.created_at,
+        )
+        for c, i, o1, o2 in rows[:limit]
+    ]
+    last_id = rows[limit - 1][0].id if len(rows) > limit else None
+    return ComparisonPage(
+        items=items, next_cursor=encode_cursor(last_id) if last_id is not None else None
+    )

@@ -1,0 +1,47 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.db.migrate import current_revision, head_revision
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The process is up")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="The database answers and its schema is at the newest migration",
+    responses={503: {"description": "not ready; the body says why"}},
+)
+def readyz(request: Request) -> JSONResponse:
+    engine = request.app.state.engine
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        revision = current_revision(engine)
+    except SQLAlchemyError as exc:
+        return JSONResponse(
+            {"status": "unavailable", "database": f"unreachable: {type(exc).__name__}"}, 503
+        )
+    head = head_revision()
+    if revision != head:
+        return JSONResponse(
+            {
+                "status": "unavailable",
+                "database": "ok",
+                "schema": revision,
+                "head": head,
+                "fix": "prefarm db upgrade",
+            },
+            503,
+        )
+    return JSONResponse({"status": "ok", "database": "ok", "schema": revision})

@@ -1,0 +1,161 @@
+"""Request and response bodies of the v1 API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    """Unknown fields are errors: a typo must not be silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Routing(Strict):
+    policy: Literal["human", "simulated", "mixed", "active"] = Field(
+        "simulated", description="Who judges: humans, simulated annotators, or a mix."
+    )
+    human_fraction: float | None = Field(
+        None, ge=0, le=1, description="`mixed`: share of comparisons routed to humans."
+    )
+    calibration_fraction: float | None = Field(
+        None, ge=0, le=1, description="`mixed`/`active`: share judged by both humans and LLMs."
+    )
+    margin: float | None = Field(
+        None, ge=0, le=0.5, description="`active`: escalate soft preferences within this of 1.5."
+    )
+    agreement_floor: float | None = Field(
+        None, ge=0, le=1, description="`active`: escalate when an annotator agrees less than this."
+    )
+    human_budget: int | None = Field(
+        None, ge=0, description="`active`: most comparisons escalated to humans."
+    )
+
+
+class JobCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    routing: Routing = Field(default_factory=lambda: Routing())
+    annotators: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Names of the simulated annotators (or pools) that judge this job.",
+    )
+    human_overlap: int = Field(1, ge=1, le=50, description="Raters per human comparison (k).")
+    budget_usd: float | None = Field(None, ge=0, description="Spend at which dispatch stops.")
+    seed: int = Field(0, ge=0, le=2**62, description="Seeds every random choice of the job.")
+    reference_generator: str | None = Field(None, max_length=200)
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "alpaca-7b vs gpt-4 turbo",
+                    "routing": {"policy": "simulated"},
+                    "annotators": ["longest"],
+                    "human_overlap": 3,
+                    "budget_usd": 25.0,
+                    "seed": 7,
+                    "reference_generator": "gpt4_1106_preview",
+                }
+            ]
+        },
+    )
+
+
+class JobUpdate(Strict):
+    status: Literal["active", "paused", "cancelled"] | None = Field(
+        None, description="`paused` stops dispatch, `active` resumes, `cancelled` is final."
+    )
+    name: str | None = Field(None, min_length=1, max_length=200)
+    budget_usd: float | None = Field(None, ge=0)
+    routing: Routing | None = None
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"status": "paused"}, {"budget_usd": 50}]}
+    )
+
+
+class JobProgress(BaseModel):
+    comparisons: int
+    comparisons_by_status: dict[str, int]
+    tasks_by_status: dict[str, int]
+    annotations: int
+
+
+class JobOut(BaseModel):
+    id: int
+    name: str
+    owner: str
+    status: str
+    routing: dict[str, Any]
+    annotators: list[str]
+    human_overlap: int
+    budget_usd: float | None
+    spent_usd: float
+    seed: int
+    reference_generator: str | None
+    created_at: datetime
+    updated_at: datetime
+    progress: JobProgress | None = None
+
+
+class JobPage(BaseModel):
+    items: list[JobOut]
+    next_cursor: str | None
+
+
+class IngestResult(BaseModel):
+    received: int = Field(description="Rows in the request.")
+    created: int = Field(description="Rows stored by this request.")
+    unchanged: int = Field(description="Rows already stored with the same id and content.")
+
+
+class ComparisonOut(BaseModel):
+    id: str
+    instruction: str
+    input: str
+    output_1: str
+    output_2: str
+    generator_1: str
+    generator_2: str
+    gold_preference: float | None
+    route: str
+    status: str
+    metadata: dict[str, Any] | None
+    created_at: datetime
+
+
+class ComparisonPage(BaseModel):
+    items: list[ComparisonOut]
+    next_cursor: str | None
+
+
+class AnnotationOut(BaseModel):
+    id: int
+    comparison_id: str
+    annotator: str
+    annotator_kind: str
+    repeat: int
+    preference: float | None
+    label: str | None
+    shown_swapped: bool | None
+    rationale: str | None
+    parse_error: str | None
+    cost_usd: float | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    latency_ms: float | None
+    seconds_on_task: float | None
+    is_noisy_label: bool
+    source: str
+    metadata: dict[str, Any] | None
+    created_at: datetime
+
+
+class AnnotationPage(BaseModel):
+    items: list[AnnotationOut]
+    next_cursor: str | None

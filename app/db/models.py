@@ -1,0 +1,261 @@
+"""The tables of DESIGN.md section 3, as SQLAlchemy 2 typed models.
+
+Instructions and outputs are keyed by a UUID made from the SHA-256 of their content, so the same
+text posted twice (in any job) is stored once and bulk ingest needs no id round trips.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    func,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite so autoincrement works there.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+ROLES = ("admin", "researcher", "rater")
+JOB_STATUSES = ("active", "paused", "cancelled", "done", "budget_exhausted")
+ANNOTATOR_KINDS = ("human", "simulated")
+TASK_STATUSES = ("queued", "running", "done", "failed")
+ASSIGNMENT_STATUSES = ("leased", "submitted", "skipped", "expired")
+LABELS = ("output_1", "output_2", "tie", "both_bad")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both databases (SQLite drops the zone on its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class CreatedAt:
+    created_at: Mapped[datetime] = mapped_column(
+        UtcDateTime(), server_default=func.current_timestamp()
+    )
+
+
+class User(CreatedAt, Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_one_of("role", ROLES), name="ck_users_role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+
+
+class ApiToken(CreatedAt, Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class Job(CreatedAt, Base):
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", JOB_STATUSES), name="ck_jobs_status"),
+        UniqueConstraint("owner_id", "idempotency_key", name="uq_jobs_owner_idempotency_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    routing: Mapped[dict[str, Any]] = mapped_column(JSON)
+    human_overlap: Mapped[int] = mapped_column(Integer, default=1)
+    annotators: Mapped[list[str]] = mapped_column(JSON)
+    budget_usd: Mapped[float | None] = mapped_column(Float)
+    spent_usd: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    seed: Mapped[int] = mapped_column(BigInteger, default=0)
+    reference_generator: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    # SHA-256 of the creating request body: a reused Idempotency-Key with another body is a 409.
+    request_sha256: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(
+        UtcDateTime(), server_default=func.current_timestamp(), onupdate=func.now()
+    )
+
+
+class Instruction(Base):
+    __tablename__ = "instructions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    instruction: Mapped[str] = mapped_column(Text)
+    input: Mapped[str] = mapped_column(Text, default="")
+
+
+class Output(Base):
+    __tablename__ = "outputs"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    instruction_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("instructions.id"), index=True)
+    generator: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+
+
+class Comparison(CreatedAt, Base):
+    __tablename__ = "comparisons"
+    __table_args__ = (
+        UniqueConstraint("job_id", "external_id", name="uq_comparisons_job_external_id"),
+        CheckConstraint(
+            "gold_preference IS NULL OR (gold_preference >= 1 AND gold_preference <= 2)",
+            name="ck_comparisons_gold_preference",
+        ),
+        Index("ix_comparisons_job_id_id", "job_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(200))
+    instruction_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("instructions.id"))
+    output_1_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("outputs.id"))
+    output_2_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("outputs.id"))
+    gold_preference: Mapped[float | None] = mapped_column(Float)
+    route: Mapped[str] = mapped_column(String(20), default="simulated")
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    extra: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON)
+    # SHA-256 of the posted row: re-posting an id with other content is a conflict, not a no-op.
+    content_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class Annotator(CreatedAt, Base):
+    __tablename__ = "annotators"
+    __table_args__ = (CheckConstraint(_one_of("kind", ANNOTATOR_KINDS), name="ck_annotators_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    config: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    config_sha256: Mapped[str | None] = mapped_column(String(64))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+
+
+class Annotation(CreatedAt, Base):
+    __tablename__ = "annotations"
+    __table_args__ = (
+        UniqueConstraint(
+            "comparison_id", "annotator_id", "repeat", name="uq_annotations_comparison_annotator"
+        ),
+        CheckConstraint(
+            "preference IS NULL OR (preference >= 1 AND preference <= 2)",
+            name="ck_annotations_preference",
+        ),
+        CheckConstraint(
+            "label IS NULL OR " + _one_of("label", LABELS), name="ck_annotations_label"
+        ),
+        Index("ix_annotations_job_id_id", "job_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    comparison_id: Mapped[int] = mapped_column(ForeignKey("comparisons.id", ondelete="CASCADE"))
+    annotator_id: Mapped[int] = mapped_column(ForeignKey("annotators.id"))
+    # 0 for the first judgment; repeated judgments of one item (for variance) count up.
+    repeat: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    preference: Mapped[float | None] = mapped_column(Float)
+    label: Mapped[str | None] = mapped_column(String(16))
+    shown_swapped: Mapped[bool | None] = mapped_column(Boolean)
+    rationale: Mapped[str | None] = mapped_column(Text)
+    raw_completion: Mapped[str | None] = mapped_column(Text)
+    parse_error: Mapped[str | None] = mapped_column(Text)
+    cost_usd: Mapped[float | None] = mapped_column(Float)
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    seconds_on_task: Mapped[float | None] = mapped_column(Float)
+    is_noisy_label: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    source: Mapped[str] = mapped_column(String(16), default="imported")
+    extra: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON)
+
+
+class Task(CreatedAt, Base):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        UniqueConstraint("comparison_id", "annotator_id", name="uq_tasks_comparison_annotator"),
+        CheckConstraint(_one_of("status", TASK_STATUSES), name="ck_tasks_status"),
+        Index("ix_tasks_claim", "status", "not_before"),
+        Index("ix_tasks_job_id_status", "job_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    comparison_id: Mapped[int] = mapped_column(ForeignKey("comparisons.id", ondelete="CASCADE"))
+    annotator_id: Mapped[int] = mapped_column(ForeignKey("annotators.id"))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    not_before: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    leased_by: Mapped[str | None] = mapped_column(String(200))
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Assignment(CreatedAt, Base):
+    __tablename__ = "assignments"
+    __table_args__ = (
+        UniqueConstraint("comparison_id", "user_id", name="uq_assignments_comparison_user"),
+        CheckConstraint(_one_of("status", ASSIGNMENT_STATUSES), name="ck_assignments_status"),
+        Index("ix_assignments_job_id_status", "job_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    comparison_id: Mapped[int] = mapped_column(ForeignKey("comparisons.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(16), default="leased")
+    shown_swapped: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LlmCache(CreatedAt, Base):
+    __tablename__ = "llm_cache"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(40))
+    model: Mapped[str] = mapped_column(String(200))
+    completion: Mapped[dict[str, Any]] = mapped_column(JSON)
+    usage: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -1,0 +1,1 @@
+"""Bulk ingest of comparisons and imported annotations: parse, validate, store all-or-nothing."""
