@@ -47,7 +47,6 @@ IMPORT_BODY = {
 
 def _store(session: Session, job_id: int, rows: list[AnnotationRow]) -> IngestResult:
     counts = store_annotations(session, job_id, rows)
-    session.commit()
     return IngestResult(
         received=counts.received, created=counts.created, unchanged=counts.unchanged
     )

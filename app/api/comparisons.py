@@ -52,7 +52,6 @@ BULK_BODY = {
 def _store(session: Session, job_id: int, rows: list[ComparisonRow]) -> IngestResult:
     job = session.get_one(Job, job_id)
     counts = store_comparisons(session, job, rows)
-    session.commit()
     return IngestResult(
         received=counts.received, created=counts.created, unchanged=counts.unchanged
     )

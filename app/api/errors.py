@@ -10,20 +10,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.errors import ApiError, not_found
+
+__all__ = ["ApiError", "error_body", "install_error_handlers", "not_found"]
+
 log = logging.getLogger("prefarm.api")
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details = details
-
-
-def not_found(what: str) -> ApiError:
-    return ApiError(404, "not_found", f"{what} not found")
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:

@@ -5,41 +5,81 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import Annotator
+from app.db.models import Annotation, Annotator, Comparison
+from app.ingest.bulk import append_rows, commit_with_retry, existing_rows, matching_rows
 from app.ingest.comparisons import IngestCounts
 from app.ingest.parse import RowErrors
 from app.ingest.rows import AnnotationRow
-from app.ingest.staging import Column, staging_table
 
-STAGE_COLUMNS: list[Column] = [
-    ("row_no", "integer", "INTEGER"),
-    ("external_id", "text", "TEXT"),
-    ("annotator_id", "integer", "INTEGER"),
-    ("repeat", "integer", "INTEGER"),
-    ("preference", "double precision", "REAL"),
-    ("label", "text", "TEXT"),
-    ("shown_swapped", "boolean", "INTEGER"),
-    ("rationale", "text", "TEXT"),
-    ("raw_completion", "text", "TEXT"),
-    ("cost_usd", "double precision", "REAL"),
-    ("prompt_tokens", "integer", "INTEGER"),
-    ("completion_tokens", "integer", "INTEGER"),
-    ("latency_ms", "double precision", "REAL"),
-    ("seconds_on_task", "double precision", "REAL"),
-    ("is_noisy_label", "boolean", "INTEGER"),
-    ("metadata", "json", "TEXT"),
-]
-
-_COPIED = ", ".join(name for name, _, _ in STAGE_COLUMNS[3:])
+COPIED_FIELDS = (
+    "repeat", "preference", "label", "shown_swapped", "rationale", "raw_completion", "cost_usd",
+    "prompt_tokens", "completion_tokens", "latency_ms", "seconds_on_task", "is_noisy_label",
+)  # fmt: skip
+COLUMNS = ["job_id", "comparison_id", "annotator_id", "source", *COPIED_FIELDS, "metadata"]
 
 
-def _annotator_ids(
-    session: Session, rows: list[AnnotationRow], errors: RowErrors
-) -> dict[str, int]:
+def store_annotations(session: Session, job_id: int, rows: list[AnnotationRow]) -> IngestCounts:
+    """Store and commit all rows or none. A judgment whose (comparison, annotator, repeat) is
+    stored already is left as it was: re-posting is a no-op."""
+    _reject_repeated_judgments(rows)
+    created = commit_with_retry(session, lambda: _append_new(session, job_id, rows))
+    return IngestCounts(received=len(rows), created=created)
+
+
+def _append_new(session: Session, job_id: int, rows: list[AnnotationRow]) -> int:
+    errors = RowErrors()
+    comparison_ids = {
+        external_id: found[0]
+        for external_id, found in existing_rows(
+            session,
+            Comparison.external_id,
+            (row.comparison_id for row in rows),
+            returning=[Comparison.id],
+            where=Comparison.job_id == job_id,
+        ).items()
+    }
+    for row_no, row in enumerate(rows, start=1):
+        if row.comparison_id not in comparison_ids:
+            errors.add(row_no, "comparison_id", f"no comparison {row.comparison_id!r} in this job")
+    errors.raise_if_any()
+    annotator_ids = _annotator_ids(session, rows)
+    stored = {
+        tuple(found)
+        for found in matching_rows(
+            session,
+            Annotation.comparison_id,
+            comparison_ids.values(),
+            [Annotation.comparison_id, Annotation.annotator_id, Annotation.repeat],
+        )
+    }
+    new: list[tuple[Any, ...]] = []
+    for row in rows:
+        comparison_id, annotator_id = (
+            comparison_ids[row.comparison_id],
+            annotator_ids[row.annotator],
+        )
+        if (comparison_id, annotator_id, row.repeat) in stored:
+            continue
+        new.append(
+            (
+                job_id,
+                comparison_id,
+                annotator_id,
+                "imported",
+                *(getattr(row, field) for field in COPIED_FIELDS),
+                orjson.dumps(row.metadata).decode() if row.metadata else None,
+            )
+        )
+    append_rows(session, Annotation.__table__, COLUMNS, new)
+    return len(new)
+
+
+def _annotator_ids(session: Session, rows: list[AnnotationRow]) -> dict[str, int]:
     """Existing annotators by name; unknown names are registered with the kind the rows give."""
+    errors = RowErrors()
     kinds: dict[str, str] = {}
     for row_no, row in enumerate(rows, start=1):
         if kinds.setdefault(row.annotator, row.annotator_kind) != row.annotator_kind:
@@ -60,30 +100,7 @@ def _annotator_ids(
     return {name: annotator.id for name, annotator in existing.items()}
 
 
-def _stage_row(row_no: int, row: AnnotationRow, annotator_id: int) -> tuple[Any, ...]:
-    return (
-        row_no,
-        row.comparison_id,
-        annotator_id,
-        row.repeat,
-        row.preference,
-        row.label,
-        row.shown_swapped,
-        row.rationale,
-        row.raw_completion,
-        row.cost_usd,
-        row.prompt_tokens,
-        row.completion_tokens,
-        row.latency_ms,
-        row.seconds_on_task,
-        row.is_noisy_label,
-        orjson.dumps(row.metadata).decode() if row.metadata else None,
-    )
-
-
-def store_annotations(session: Session, job_id: int, rows: list[AnnotationRow]) -> IngestCounts:
-    """All rows or none; a row whose (comparison, annotator, repeat) is stored already is kept
-    as it was (re-posting is a no-op)."""
+def _reject_repeated_judgments(rows: list[AnnotationRow]) -> None:
     errors = RowErrors()
     seen: dict[tuple[str, str, int], int] = {}
     for row_no, row in enumerate(rows, start=1):
@@ -95,35 +112,3 @@ def store_annotations(session: Session, job_id: int, rows: list[AnnotationRow]) 
         else:
             seen[key] = row_no
     errors.raise_if_any("the batch repeats a judgment; nothing was stored")
-    annotator_ids = _annotator_ids(session, rows, errors)
-    staged = [
-        _stage_row(row_no, row, annotator_ids[row.annotator])
-        for row_no, row in enumerate(rows, start=1)
-    ]
-    with staging_table(session, "stage_annotations", STAGE_COLUMNS, staged) as stage:
-        missing = session.execute(
-            text(
-                f"SELECT s.row_no, s.external_id FROM {stage} s LEFT JOIN comparisons c "
-                f"ON c.job_id = :job_id AND c.external_id = s.external_id "
-                f"WHERE c.id IS NULL ORDER BY s.row_no"
-            ),
-            {"job_id": job_id},
-        ).all()
-        for row in missing:
-            errors.add(
-                row.row_no, "comparison_id", f"no comparison {row.external_id!r} in this job"
-            )
-        errors.raise_if_any()
-        created = session.execute(
-            text(
-                f"INSERT INTO annotations (job_id, comparison_id, annotator_id, source, {_COPIED}) "
-                f"SELECT :job_id, c.id, s.annotator_id, 'imported', "
-                f"{', '.join('s.' + c for c in _COPIED.split(', '))} "
-                f"FROM {stage} s JOIN comparisons c "
-                f"ON c.job_id = :job_id AND c.external_id = s.external_id "
-                f"WHERE true ORDER BY s.row_no "
-                f"ON CONFLICT (comparison_id, annotator_id, repeat) DO NOTHING"
-            ),
-            {"job_id": job_id},
-        ).rowcount
-    return IngestCounts(received=len(rows), created=created)

@@ -8,31 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.api.errors import ApiError
-from app.db.models import Job
+from app.db.models import Comparison, Instruction, Job, Output
+from app.errors import ApiError
+from app.ingest.bulk import append_rows, commit_with_retry, existing_rows
 from app.ingest.parse import RowErrors
 from app.ingest.rows import ComparisonRow
-from app.ingest.staging import Column, staging_table
-
-STAGE_COLUMNS: list[Column] = [
-    ("row_no", "integer", "INTEGER"),
-    ("external_id", "text", "TEXT"),
-    ("content_sha256", "text", "TEXT"),
-    ("instruction_id", "uuid", "TEXT"),
-    ("instruction", "text", "TEXT"),
-    ("input", "text", "TEXT"),
-    ("output_1_id", "uuid", "TEXT"),
-    ("generator_1", "text", "TEXT"),
-    ("output_1", "text", "TEXT"),
-    ("output_2_id", "uuid", "TEXT"),
-    ("generator_2", "text", "TEXT"),
-    ("output_2", "text", "TEXT"),
-    ("gold_preference", "double precision", "REAL"),
-    ("metadata", "json", "TEXT"),
-]
+from app.worker.planning import plan_tasks
 
 
 @dataclass(frozen=True)
@@ -45,41 +28,49 @@ class IngestCounts:
         return self.received - self.created
 
 
-def _content_uuid(*parts: Any) -> uuid.UUID:
-    return uuid.UUID(bytes=hashlib.sha256(orjson.dumps(parts)).digest()[:16])
+def _digest(*parts: str) -> bytes:
+    """SHA-256 of the parts, length-prefixed so that no two different tuples collide."""
+    encoded = [part.encode() for part in parts]
+    return hashlib.sha256(b"".join(b"%d:%b" % (len(e), e) for e in encoded)).digest()
 
 
 def instruction_uuid(instruction: str, input_text: str) -> uuid.UUID:
-    return _content_uuid("instruction", instruction, input_text)
+    return uuid.UUID(bytes=_digest("instruction", instruction, input_text)[:16])
 
 
 def output_uuid(instruction_id: uuid.UUID, generator: str, output: str) -> uuid.UUID:
-    return _content_uuid("output", instruction_id.hex, generator, output)
+    return uuid.UUID(bytes=_digest("output", instruction_id.hex, generator, output)[:16])
 
 
-def _stage_row(row_no: int, row: ComparisonRow) -> tuple[Any, ...]:
+@dataclass(frozen=True)
+class PreparedRow:
+    row_no: int
+    row: ComparisonRow
+    external_id: str
+    content_sha256: str
+    instruction_id: str
+    output_1_id: str
+    output_2_id: str
+    metadata_json: str | None
+
+
+def _prepare(row_no: int, row: ComparisonRow) -> PreparedRow:
     instruction_id = instruction_uuid(row.instruction, row.input)
-    output_1_id = output_uuid(instruction_id, row.generator_1, row.output_1)
-    output_2_id = output_uuid(instruction_id, row.generator_2, row.output_2)
-    metadata = orjson.dumps(row.metadata, option=orjson.OPT_SORT_KEYS) if row.metadata else None
-    content = hashlib.sha256(
-        orjson.dumps([output_1_id.hex, output_2_id.hex, row.gold_preference]) + (metadata or b"")
-    ).hexdigest()
-    return (
-        row_no,
-        row.id if row.id is not None else f"sha256:{content[:32]}",
-        content,
-        instruction_id.hex,
-        row.instruction,
-        row.input,
-        output_1_id.hex,
-        row.generator_1,
-        row.output_1,
-        output_2_id.hex,
-        row.generator_2,
-        row.output_2,
-        row.gold_preference,
-        metadata.decode() if metadata else None,
+    output_1_id = output_uuid(instruction_id, row.generator_1, row.output_1).hex
+    output_2_id = output_uuid(instruction_id, row.generator_2, row.output_2).hex
+    metadata = (
+        orjson.dumps(row.metadata, option=orjson.OPT_SORT_KEYS).decode() if row.metadata else None
+    )
+    content = _digest(output_1_id, output_2_id, repr(row.gold_preference), metadata or "").hex()
+    return PreparedRow(
+        row_no=row_no,
+        row=row,
+        external_id=row.id if row.id is not None else f"sha256:{content[:32]}",
+        content_sha256=content,
+        instruction_id=instruction_id.hex,
+        output_1_id=output_1_id,
+        output_2_id=output_2_id,
+        metadata_json=metadata,
     )
 
 
@@ -88,72 +79,115 @@ def initial_route(job: Job) -> str:
 
 
 def store_comparisons(session: Session, job: Job, rows: list[ComparisonRow]) -> IngestCounts:
-    """All rows or none. Raises ApiError (422 duplicate ids, 409 changed content)."""
+    """Store and commit all rows or none. Raises ApiError: 422 for ids repeated in the batch,
+    409 for an id stored already with other content, 409 for a cancelled job."""
     if job.status == "cancelled":
         raise ApiError(409, "job_cancelled", f"job {job.id} is cancelled and takes no more work")
-    staged = [_stage_row(row_no, row) for row_no, row in enumerate(rows, start=1)]
-    _reject_duplicate_ids(staged)
+    prepared = [_prepare(row_no, row) for row_no, row in enumerate(rows, start=1)]
+    _reject_duplicate_ids(prepared)
+    job_id, route = job.id, initial_route(job)
+    created = commit_with_retry(session, lambda: _append_new(session, job_id, route, prepared))
+    return IngestCounts(received=len(rows), created=created)
 
-    with staging_table(session, "stage_comparisons", STAGE_COLUMNS, staged) as stage:
-        session.execute(
-            text(
-                f"INSERT INTO instructions (id, instruction, input) "
-                f"SELECT instruction_id, instruction, input FROM {stage} WHERE true "
-                f"ON CONFLICT (id) DO NOTHING"
+
+def _append_new(session: Session, job_id: int, route: str, prepared: list[PreparedRow]) -> int:
+    stored = existing_rows(
+        session,
+        Comparison.external_id,
+        (p.external_id for p in prepared),
+        returning=[Comparison.content_sha256],
+        where=Comparison.job_id == job_id,
+    )
+    _reject_changed_content(prepared, stored)
+    new = [p for p in prepared if p.external_id not in stored]
+
+    known_instructions = existing_rows(
+        session, Instruction.id, (uuid.UUID(p.instruction_id) for p in new)
+    )
+    instructions: dict[str, tuple[Any, ...]] = {}
+    for p in new:
+        if uuid.UUID(p.instruction_id) not in known_instructions:
+            instructions.setdefault(
+                p.instruction_id, (p.instruction_id, p.row.instruction, p.row.input)
             )
+    append_rows(
+        session, Instruction.__table__, ["id", "instruction", "input"], list(instructions.values())
+    )
+
+    candidate_outputs: dict[str, tuple[Any, ...]] = {}
+    for p in new:
+        candidate_outputs.setdefault(
+            p.output_1_id, (p.output_1_id, p.instruction_id, p.row.generator_1, p.row.output_1)
         )
-        session.execute(
-            text(
-                f"INSERT INTO outputs (id, instruction_id, generator, text) "
-                f"SELECT output_1_id, instruction_id, generator_1, output_1 FROM {stage} "
-                f"UNION ALL "
-                f"SELECT output_2_id, instruction_id, generator_2, output_2 FROM {stage} "
-                f"WHERE true ON CONFLICT (id) DO NOTHING"
+        candidate_outputs.setdefault(
+            p.output_2_id, (p.output_2_id, p.instruction_id, p.row.generator_2, p.row.output_2)
+        )
+    known_outputs = existing_rows(session, Output.id, (uuid.UUID(key) for key in candidate_outputs))
+    outputs = [row for key, row in candidate_outputs.items() if uuid.UUID(key) not in known_outputs]
+    append_rows(session, Output.__table__, ["id", "instruction_id", "generator", "text"], outputs)
+
+    append_rows(
+        session,
+        Comparison.__table__,
+        [
+            "job_id",
+            "external_id",
+            "instruction_id",
+            "output_1_id",
+            "output_2_id",
+            "gold_preference",
+            "route",
+            "status",
+            "metadata",
+            "content_sha256",
+        ],
+        [
+            (
+                job_id,
+                p.external_id,
+                p.instruction_id,
+                p.output_1_id,
+                p.output_2_id,
+                p.row.gold_preference,
+                route,
+                "pending",
+                p.metadata_json,
+                p.content_sha256,
             )
-        )
-        created = session.execute(
-            text(
-                f"INSERT INTO comparisons (job_id, external_id, instruction_id, output_1_id, "
-                f"output_2_id, gold_preference, route, status, metadata, content_sha256) "
-                f"SELECT :job_id, external_id, instruction_id, output_1_id, output_2_id, "
-                f"gold_preference, :route, 'pending', metadata, content_sha256 "
-                f"FROM {stage} WHERE true ORDER BY row_no "
-                f"ON CONFLICT (job_id, external_id) DO NOTHING"
-            ),
-            {"job_id": job.id, "route": initial_route(job)},
-        ).rowcount
-        # Checked after the insert, so a concurrent batch with the same ids is seen committed.
-        changed = session.execute(
-            text(
-                f"SELECT s.row_no, s.external_id FROM {stage} s JOIN comparisons c "
-                f"ON c.job_id = :job_id AND c.external_id = s.external_id "
-                f"WHERE c.content_sha256 <> s.content_sha256 ORDER BY s.row_no LIMIT 100"
-            ),
-            {"job_id": job.id},
-        ).all()
+            for p in new
+        ],
+    )
+    plan_tasks(session, job_id, [p.external_id for p in new])
+    return len(new)
+
+
+def _reject_changed_content(
+    prepared: list[PreparedRow], stored: dict[Any, tuple[Any, ...]]
+) -> None:
+    changed = [
+        {"row": p.row_no, "field": "id", "reason": f"id {p.external_id!r} differs"}
+        for p in prepared
+        if p.external_id in stored and stored[p.external_id][0] != p.content_sha256
+    ]
     if changed:
         raise ApiError(
             409,
             "id_conflict",
             "these ids are stored already with other content; nothing was stored",
-            {
-                "errors": [
-                    {"row": r.row_no, "field": "id", "reason": f"id {r.external_id!r} differs"}
-                    for r in changed
-                ]
-            },
+            {"errors": changed[:100], "error_count": len(changed)},
         )
-    return IngestCounts(received=len(rows), created=created)
 
 
-def _reject_duplicate_ids(staged: list[tuple[Any, ...]]) -> None:
+def _reject_duplicate_ids(prepared: list[PreparedRow]) -> None:
     first_row: dict[str, int] = {}
     errors = RowErrors()
-    for row_no, external_id, *_ in staged:
-        if external_id in first_row:
+    for p in prepared:
+        if p.external_id in first_row:
             errors.add(
-                row_no, "id", f"id {external_id!r} appears already in row {first_row[external_id]}"
+                p.row_no,
+                "id",
+                f"id {p.external_id!r} appears already in row {first_row[p.external_id]}",
             )
         else:
-            first_row[external_id] = row_no
+            first_row[p.external_id] = p.row_no
     errors.raise_if_any("the batch repeats ids; nothing was stored")

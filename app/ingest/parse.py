@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from app.api.errors import ApiError
+from app.errors import ApiError
 
 Row = TypeVar("Row", bound=BaseModel)
 

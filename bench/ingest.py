@@ -1,0 +1,129 @@
+"""Ingest throughput: 200,000 fresh comparisons posted as NDJSON batches to a served prefarm on
+PostgreSQL, against a raw COPY of the same rows into scratch tables in the same run.
+
+    python bench/ingest.py [--rows 200000] [--batch 10000] [--clients 2] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+import uuid
+
+import httpx
+import orjson
+import psycopg
+
+from bench.common import alpaca_outputs, fresh_database, prefarm, researcher_token, served
+
+
+def make_rows(count: int) -> list[dict[str, object]]:
+    """Fresh instructions and outputs of realistic length, built from the AlpacaEval texts."""
+    texts = alpaca_outputs()
+    rows = []
+    for n in range(count):
+        a, b = texts[n % len(texts)], texts[(n * 7 + 3) % len(texts)]
+        rows.append(
+            {
+                "id": f"bench-{n}",
+                "instruction": f"{a['instruction']} (variant {n})",
+                "input": "",
+                "output_1": f"{a['output']}\n\n[{n}]",
+                "output_2": f"{b['output']}\n\n[{n}]",
+                "generator_1": a["generator"],
+                "generator_2": b["generator"],
+            }
+        )
+    return rows
+
+
+async def post_batches(
+    url: str, token: str, job_id: int, bodies: list[bytes], clients: int
+) -> float:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"}
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+
+    async def client_loop() -> None:
+        async with httpx.AsyncClient(base_url=url, timeout=300) as client:
+            while not queue.empty():
+                body = queue.get_nowait()
+                response = await client.post(
+                    f"/api/v1/jobs/{job_id}/comparisons", content=body, headers=headers
+                )
+                response.raise_for_status()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client_loop() for _ in range(clients)))
+    return time.perf_counter() - started
+
+
+def raw_copy_seconds(database_url: str, rows: list[dict[str, object]]) -> float:
+    """COPY the same instructions, outputs and comparisons into bare scratch tables."""
+    dsn = database_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as conn:
+        conn.execute(
+            "CREATE TABLE scratch_instructions (id uuid PRIMARY KEY, instruction text, input text);"
+            "CREATE TABLE scratch_outputs (id uuid PRIMARY KEY, instruction_id uuid, "
+            "generator text, text text);"
+            "CREATE TABLE scratch_comparisons (id bigserial PRIMARY KEY, external_id text, "
+            "instruction_id uuid, output_1_id uuid, output_2_id uuid)"
+        )
+        conn.commit()
+        started = time.perf_counter()
+        with conn.cursor() as cur:
+            ids = [(uuid.uuid4().hex, uuid.uuid4().hex, uuid.uuid4().hex) for _ in rows]
+            with cur.copy("COPY scratch_instructions FROM STDIN") as copy:
+                for row, (i, _, _) in zip(rows, ids, strict=True):
+                    copy.write_row((i, row["instruction"], row["input"]))
+            with cur.copy("COPY scratch_outputs FROM STDIN") as copy:
+                for row, (i, o1, o2) in zip(rows, ids, strict=True):
+                    copy.write_row((o1, i, row["generator_1"], row["output_1"]))
+                    copy.write_row((o2, i, row["generator_2"], row["output_2"]))
+            columns = "external_id, instruction_id, output_1_id, output_2_id"
+            with cur.copy(f"COPY scratch_comparisons ({columns}) FROM STDIN") as copy:
+                for row, (i, o1, o2) in zip(rows, ids, strict=True):
+                    copy.write_row((row["id"], i, o1, o2))
+        conn.commit()
+        return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--batch", type=int, default=10_000)
+    parser.add_argument("--clients", type=int, default=2, help="concurrent HTTP clients")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    args = parser.parse_args()
+
+    database_url = fresh_database("prefarm_bench_ingest")
+    prefarm(database_url, "db", "upgrade")
+    token = researcher_token(database_url)
+    rows = make_rows(args.rows)
+    bodies = [
+        b"\n".join(orjson.dumps(row) for row in rows[start : start + args.batch])
+        for start in range(0, len(rows), args.batch)
+    ]
+    megabytes = sum(len(body) for body in bodies) / 1e6
+    with served(
+        database_url, workers=args.workers, extra_env={"PREFARM_INPROCESS_WORKER": "false"}
+    ) as url:
+        job = httpx.post(
+            f"{url}/api/v1/jobs",
+            json={"name": "ingest bench", "routing": {"policy": "human"}},
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()
+        api_seconds = asyncio.run(post_batches(url, token, job["id"], bodies, args.clients))
+    copy_seconds = raw_copy_seconds(database_url, rows)
+    print(f"rows: {args.rows:,} in batches of {args.batch:,} ({megabytes:.0f} MB of NDJSON)")
+    print(f"API ingest:  {api_seconds:6.2f} s  {args.rows / api_seconds:9,.0f} comparisons/s")
+    print(f"raw COPY:    {copy_seconds:6.2f} s  {args.rows / copy_seconds:9,.0f} rows/s")
+    print(f"API / COPY time ratio: {api_seconds / copy_seconds:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
