@@ -15,7 +15,6 @@ from app.errors import ApiError
 from app.ingest.bulk import append_rows, commit_with_retry, existing_rows
 from app.ingest.parse import RowErrors
 from app.ingest.rows import ComparisonRow
-from app.worker.planning import plan_tasks
 
 
 @dataclass(frozen=True)
@@ -157,7 +156,6 @@ def _append_new(session: Session, job_id: int, route: str, prepared: list[Prepar
             for p in new
         ],
     )
-    plan_tasks(session, job_id, [p.external_id for p in new])
     return len(new)
 
 
