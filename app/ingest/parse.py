@@ -31,7 +31,12 @@ class RowErrors:
     def add_validation(self, row: int, exc: ValidationError) -> None:
         for error in exc.errors(include_url=False):
             field = ".".join(str(p) for p in error["loc"]) or "(row)"
-            self.add(row, field, error["msg"])
+            if error["type"] == "json_invalid":
+                self.add(row, "(row)", f"not valid JSON: {error['ctx'].get('error', '')}")
+            elif error["type"] == "model_type":
+                self.add(row, "(row)", "each row must be a JSON object")
+            else:
+                self.add(row, field, error["msg"])
 
     def raise_if_any(self, message: str = "the batch was rejected; nothing was stored") -> None:
         if self.total:
@@ -68,21 +73,18 @@ async def parse_rows(
     errors = RowErrors()
     rows: list[Row] = []
     if media_type in NDJSON_TYPES:
-        line_no = 0
+        line_no = row_count = 0
         async for line in _lines(chunks):
             line_no += 1
             if not line.strip():
                 continue
-            if len(rows) + errors.total >= max_rows:
+            row_count += 1
+            if row_count > max_rows:
                 raise _too_many(max_rows)
             try:
-                item = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                errors.add(line_no, "(row)", f"not valid JSON: {exc}")
-                continue
-            row = _validate(model, line_no, item, errors)
-            if row is not None:
-                rows.append(row)
+                rows.append(model.model_validate_json(line))
+            except ValidationError as exc:
+                errors.add_validation(line_no, exc)
     elif media_type in ("application/json", ""):
         body = b"".join([chunk async for chunk in chunks])
         try:
