@@ -79,6 +79,29 @@ class JobUpdate(Strict):
     )
 
 
+_JOB_EXAMPLE = {
+    "id": 7,
+    "name": "alpaca-7b vs gpt-4 turbo",
+    "owner": "ada@example.org",
+    "status": "active",
+    "routing": {"policy": "simulated"},
+    "annotators": ["longest"],
+    "human_overlap": 3,
+    "budget_usd": 25.0,
+    "spent_usd": 3.12,
+    "seed": 7,
+    "reference_generator": "gpt4_1106_preview",
+    "created_at": "2026-11-28T09:00:00Z",
+    "updated_at": "2026-11-28T09:05:00Z",
+    "progress": {
+        "comparisons": 805,
+        "comparisons_by_status": {"pending": 300, "done": 505},
+        "tasks_by_status": {"queued": 300, "done": 505},
+        "annotations": 505,
+    },
+}
+
+
 class JobProgress(BaseModel):
     comparisons: int
     comparisons_by_status: dict[str, int]
@@ -102,16 +125,28 @@ class JobOut(BaseModel):
     updated_at: datetime
     progress: JobProgress | None = None
 
+    model_config = ConfigDict(json_schema_extra={"examples": [_JOB_EXAMPLE]})
+
 
 class JobPage(BaseModel):
     items: list[JobOut]
-    next_cursor: str | None
+    next_cursor: str | None = Field(
+        description="Pass as `after` for the next page; null at the end."
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [_JOB_EXAMPLE], "next_cursor": "djE6Nw"}]}
+    )
 
 
 class IngestResult(BaseModel):
     received: int = Field(description="Rows in the request.")
     created: int = Field(description="Rows stored by this request.")
     unchanged: int = Field(description="Rows already stored with the same id and content.")
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"received": 10000, "created": 9990, "unchanged": 10}]}
+    )
 
 
 class ComparisonOut(BaseModel):
@@ -132,6 +167,32 @@ class ComparisonOut(BaseModel):
 class ComparisonPage(BaseModel):
     items: list[ComparisonOut]
     next_cursor: str | None
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "id": "q17",
+                            "instruction": "Name three prime numbers.",
+                            "input": "",
+                            "output_1": "2, 3 and 5.",
+                            "output_2": "Prime numbers include 2, 3, 5 and 7.",
+                            "generator_1": "alpaca-7b",
+                            "generator_2": "gpt4_1106_preview",
+                            "gold_preference": None,
+                            "route": "simulated",
+                            "status": "pending",
+                            "metadata": None,
+                            "created_at": "2026-11-28T09:00:00Z",
+                        }
+                    ],
+                    "next_cursor": None,
+                }
+            ]
+        }
+    )
 
 
 class AnnotationOut(BaseModel):
@@ -159,3 +220,36 @@ class AnnotationOut(BaseModel):
 class AnnotationPage(BaseModel):
     items: list[AnnotationOut]
     next_cursor: str | None
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "id": 1,
+                            "comparison_id": "q17",
+                            "annotator": "weighted_alpaca_eval_gpt4_turbo",
+                            "annotator_kind": "simulated",
+                            "repeat": 0,
+                            "preference": 1.8312,
+                            "label": None,
+                            "shown_swapped": None,
+                            "rationale": None,
+                            "parse_error": None,
+                            "cost_usd": 0.0081,
+                            "prompt_tokens": None,
+                            "completion_tokens": None,
+                            "latency_ms": 440.6,
+                            "seconds_on_task": None,
+                            "is_noisy_label": False,
+                            "source": "imported",
+                            "metadata": None,
+                            "created_at": "2026-11-28T09:00:00Z",
+                        }
+                    ],
+                    "next_cursor": "djE6MQ",
+                }
+            ]
+        }
+    )
