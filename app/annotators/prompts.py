@@ -1,0 +1,98 @@
+"""Rendering prompt templates (Jinja2, sandboxed) into chat messages.
+
+A template renders the system message, a line `=== user ===`, then the user message. It sees
+`persona` and `items`, a list of comparisons as shown to the judge: `instruction`, `input`,
+`output_a` (shown first) and `output_b`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from jinja2 import BaseLoader, StrictUndefined, TemplateNotFound
+from jinja2.sandbox import SandboxedEnvironment
+
+from app.annotators.config import AnnotatorConfig, ConfigError
+
+USER_MARKER = "=== user ==="
+
+
+@dataclass(frozen=True)
+class ShownItem:
+    instruction: str
+    input: str
+    output_a: str
+    output_b: str
+
+
+@dataclass(frozen=True)
+class Messages:
+    system: str
+    user: str
+
+    def as_openai(self) -> list[dict[str, str]]:
+        return [{"role": "system", "content": self.system}, {"role": "user", "content": self.user}]
+
+
+class _PackageLoader(BaseLoader):
+    def get_source(self, environment, template):  # type: ignore[no-untyped-def]
+        path = resources.files("app.annotators") / "prompts" / template
+        if not path.is_file():
+            raise TemplateNotFound(template)
+        return path.read_text("utf-8"), None, lambda: True
+
+
+@lru_cache
+def _environment() -> SandboxedEnvironment:
+    return SandboxedEnvironment(
+        loader=_PackageLoader(), undefined=StrictUndefined, keep_trailing_newline=False
+    )
+
+
+def shipped_prompts() -> list[str]:
+    folder = resources.files("app.annotators") / "prompts"
+    return sorted(
+        e.name.removesuffix(".j2")
+        for e in folder.iterdir()
+        if e.name.endswith(".j2") and not e.name.startswith("_")
+    )
+
+
+def template_source(config: AnnotatorConfig) -> str:
+    """The text a config's prompt depends on (its template and the shared frame)."""
+    if config.prompt_template is not None:
+        return config.prompt_template
+    folder = resources.files("app.annotators") / "prompts"
+    path = folder / f"{config.prompt}.j2"
+    if not path.is_file():
+        raise ConfigError(f"unknown prompt {config.prompt!r}; shipped: {shipped_prompts()}")
+    return path.read_text("utf-8") + (folder / "_frame.j2").read_text("utf-8")
+
+
+@lru_cache(maxsize=256)
+def _compiled(prompt: str | None, inline: str | None):  # type: ignore[no-untyped-def]
+    environment = _environment()
+    if inline is not None:
+        return environment.from_string(inline)
+    return environment.get_template(f"{prompt}.j2")
+
+
+def check_template(config: AnnotatorConfig) -> None:
+    """Render a sample so a broken template is reported when the config is registered."""
+    sample = ShownItem("Say hello.", "", "Hello!", "Hi there.")
+    render(config, [sample] * config.batch_size)
+
+
+def render(config: AnnotatorConfig, items: list[ShownItem]) -> Messages:
+    try:
+        text = _compiled(config.prompt, config.prompt_template).render(
+            persona=config.persona, items=items
+        )
+    except Exception as exc:  # any template error is the config's fault
+        raise ConfigError(f"prompt of {config.name!r} does not render: {exc}") from exc
+    system, marker, user = text.partition(USER_MARKER)
+    if not marker:
+        raise ConfigError(f"prompt of {config.name!r} has no '{USER_MARKER}' line")
+    return Messages(system=system.strip(), user=user.strip())

@@ -1,0 +1,93 @@
+"""Anthropic messages API (plain text, or a forced tool call for structured verdicts).
+
+As for OpenAI, the SDK sends the request over its aiohttp transport and the JSON is read
+directly. This API version takes no sampling parameters, so `temperature` is not sent.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import anthropic
+import httpx2
+import orjson
+
+from app.annotators.config import AnnotatorConfig
+from app.annotators.parsers import PREFERENCE_TOOL
+from app.annotators.providers.base import LlmRequest, LlmResponse, ProviderError, status_error
+
+
+class AnthropicProvider:
+    def __init__(self, config: AnnotatorConfig) -> None:
+        key_env = config.api_key_env or "ANTHROPIC_API_KEY"
+        api_key = os.environ.get(key_env)
+        if not api_key:
+            raise ProviderError(f"{key_env} is not set in the environment", transient=False)
+        self._client = anthropic.AsyncAnthropic(
+            api_key=api_key,
+            base_url=config.base_url or None,
+            max_retries=0,
+            timeout=config.timeout_s,
+            http_client=anthropic.DefaultAioHttpClient(),
+        )
+
+    @staticmethod
+    def body(request: LlmRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": request.model,
+            "system": request.messages.system,
+            "messages": [{"role": "user", "content": request.messages.user}],
+            "max_tokens": request.max_tokens,
+        }
+        if request.mode == "tool":
+            body["tools"] = [
+                {
+                    "name": PREFERENCE_TOOL["name"],
+                    "description": PREFERENCE_TOOL["description"],
+                    "input_schema": PREFERENCE_TOOL["parameters"],
+                }
+            ]
+            body["tool_choice"] = {"type": "tool", "name": PREFERENCE_TOOL["name"]}
+        return body
+
+    async def complete(self, request: LlmRequest) -> LlmResponse:
+        try:
+            response = await self._client.post(
+                "/v1/messages", cast_to=httpx2.Response, body=self.body(request)
+            )
+        except anthropic.APIStatusError as exc:
+            raise status_error(exc.status_code, exc.response.headers, exc.message) from exc
+        except anthropic.APITimeoutError as exc:
+            raise ProviderError(
+                f"timed out or disconnected: {exc.__cause__!r}", transient=True
+            ) from exc
+        except anthropic.APIConnectionError as exc:
+            raise ProviderError(f"connection failed: {exc}", transient=True) from exc
+        try:
+            return read_message(orjson.loads(response.content))
+        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ProviderError(f"malformed response: {exc!r}", transient=True) from exc
+
+    async def close(self) -> None:
+        await self._client.close()
+
+
+def read_message(data: dict[str, Any]) -> LlmResponse:
+    texts: list[str] = []
+    tool_arguments = None
+    for block in data.get("content") or []:
+        if block.get("type") == "text":
+            texts.append(block.get("text") or "")
+        elif block.get("type") == "tool_use" and tool_arguments is None:
+            tool_arguments = block.get("input") if isinstance(block.get("input"), dict) else None
+    text = "".join(texts)
+    if not text and tool_arguments is not None:
+        text = orjson.dumps(tool_arguments).decode()  # keep the raw answer readable
+    usage = data.get("usage") or {}
+    return LlmResponse(
+        text=text,
+        prompt_tokens=usage.get("input_tokens") or 0,
+        completion_tokens=usage.get("output_tokens") or 0,
+        tool_arguments=tool_arguments,
+    )

@@ -1,0 +1,396 @@
+"""The worker loop: claim tasks, call providers under per-annotator limits, write results.
+
+One asyncio loop per process. Database work runs in threads; results are written in small
+batches by one writer, fenced by the lease (see app.worker.store). Leases of everything held are
+renewed by a heartbeat; a stop request (SIGTERM) stops claiming, lets running calls finish within
+a grace period, and puts the rest back in the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from app.annotators.builtin import builtin_preference
+from app.annotators.config import AnnotatorConfig, ConfigError, PoolConfig, parse_config
+from app.annotators.parsers import BatchCountMismatch
+from app.annotators.providers import Provider, ProviderError, load_provider_sdks, make_provider
+from app.annotators.providers.base import LlmResponse
+from app.annotators.seeding import noisy_preference
+from app.config import Settings
+from app.worker import store
+from app.worker.limits import AnnotatorLimits
+from app.worker.store import Claim, ClaimedTask, JobState, Outcome, utcnow
+from app.worker.units import Unit, annotations, direct_annotation, plan_calls, price
+
+log = logging.getLogger("prefarm.worker")
+FLUSH_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    concurrency: int = 64
+    claim_batch: int = 64
+    lease_seconds: float = 60.0
+    poll_seconds: float = 0.5
+    retry_base_seconds: float = 1.0
+    retry_max_seconds: float = 300.0
+    shutdown_grace_seconds: float = 30.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> WorkerOptions:
+        values = {
+            "concurrency": settings.worker_concurrency,
+            "claim_batch": settings.worker_claim_batch,
+            "lease_seconds": settings.worker_lease_seconds,
+            "poll_seconds": settings.worker_poll_seconds,
+            "retry_base_seconds": settings.worker_retry_base_seconds,
+            "retry_max_seconds": settings.worker_retry_max_seconds,
+            "shutdown_grace_seconds": settings.worker_shutdown_grace_seconds,
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+class Worker:
+    def __init__(self, engine: Engine, options: WorkerOptions, worker_id: str | None = None):
+        self.engine = engine
+        self.options = options
+        self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.held: dict[int, ClaimedTask] = {}
+        self.jobs: dict[int, JobState] = {}
+        self.completed = 0
+        self._configs: dict[str, AnnotatorConfig | PoolConfig] = {}
+        self._providers: dict[str, Provider] = {}
+        self._limits: dict[str, AnnotatorLimits] = {}
+        self._units: set[asyncio.Task[None]] = set()
+        self._outcomes: list[Outcome] = []
+        self._cache_rows: list[dict[str, Any]] = []
+        self._flush_wanted = asyncio.Event()
+        self._capacity_freed = asyncio.Event()
+        self._closing = False
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event | None = None, *, until_idle: bool = False) -> None:
+        """Work until `stop` is set, or (until_idle) until nothing is left to claim or running."""
+        stop = stop or asyncio.Event()
+        self._call_slots = asyncio.Semaphore(self.options.concurrency)
+        await asyncio.to_thread(load_provider_sdks)  # seconds of imports, off the event loop
+        writer = asyncio.create_task(self._writer())
+        heartbeat = asyncio.create_task(self._heartbeat())
+        log.info("worker %s started (concurrency %d)", self.id, self.options.concurrency)
+        try:
+            while not stop.is_set():
+                room = 2 * self.options.concurrency - len(self.held)
+                wanted = min(room, self.options.claim_batch)
+                got = 0
+                idle = not self.held  # before claiming: every result so far is committed
+                if wanted >= min(self.options.claim_batch, self.options.concurrency):
+                    try:
+                        claim = await asyncio.to_thread(
+                            store.claim, self.engine, self.id, wanted, self.options.lease_seconds
+                        )
+                    except Exception:  # the database is away: wait and try again
+                        log.exception("claiming tasks failed; retrying")
+                        await asyncio.sleep(self.options.poll_seconds)
+                        continue
+                    got = len(claim.tasks)
+                    if got:
+                        await self._accept(claim)
+                if until_idle and got == 0 and idle:
+                    break
+                if got < wanted or wanted <= 0:
+                    await self._wait_for_room(stop)
+        finally:
+            await self._shut_down(writer, heartbeat)
+
+    async def _wait_for_room(self, stop: asyncio.Event) -> None:
+        self._capacity_freed.clear()
+        waiters = [
+            asyncio.create_task(stop.wait()),
+            asyncio.create_task(self._capacity_freed.wait()),
+        ]
+        timeout = (
+            self.options.poll_seconds if not self.held else min(self.options.poll_seconds, 0.1)
+        )
+        _, pending = await asyncio.wait(waiters, timeout=timeout, return_when="FIRST_COMPLETED")
+        for waiter in pending:
+            waiter.cancel()
+
+    async def _shut_down(self, writer: asyncio.Task[None], heartbeat: asyncio.Task[None]) -> None:
+        if self._units:
+            _, running = await asyncio.wait(
+                set(self._units), timeout=self.options.shutdown_grace_seconds
+            )
+            for unit_task in running:
+                unit_task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+        self._closing = True
+        self._flush_wanted.set()
+        await writer
+        heartbeat.cancel()
+        await asyncio.gather(heartbeat, return_exceptions=True)
+        if self.held:  # anything not written (should not happen): back to the queue
+            await asyncio.to_thread(
+                store.finish,
+                self.engine,
+                self.id,
+                [Outcome(task, "release") for task in self.held.values()],
+                [],
+            )
+            self.held.clear()
+        for provider in self._providers.values():
+            await provider.close()
+        log.info("worker %s stopped after %d tasks", self.id, self.completed)
+
+    async def _heartbeat(self) -> None:
+        interval = max(0.5, self.options.lease_seconds / 3)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await asyncio.to_thread(
+                    store.renew, self.engine, self.id, list(self.held), self.options.lease_seconds
+                )
+                reaped = await asyncio.to_thread(store.reap_expired, self.engine)
+                if reaped:
+                    log.info("put %d tasks with expired leases back in the queue", reaped)
+            except Exception:
+                log.exception("lease renewal failed; retrying")
+
+    async def _writer(self) -> None:
+        while True:
+            await self._flush_wanted.wait()
+            if not self._closing:
+                await asyncio.sleep(FLUSH_SECONDS)  # let a few more results join this write
+            self._flush_wanted.clear()
+            outcomes, self._outcomes = self._outcomes, []
+            cache_rows, self._cache_rows = self._cache_rows, []
+            if outcomes or cache_rows:
+                try:
+                    fresh = await asyncio.to_thread(
+                        store.finish, self.engine, self.id, outcomes, cache_rows
+                    )
+                except Exception:
+                    log.exception("writing %d results failed; will retry", len(outcomes))
+                    self._outcomes[:0], self._cache_rows[:0] = outcomes, cache_rows
+                    await asyncio.sleep(1)
+                    self._flush_wanted.set()
+                    continue
+                for job_id, state in fresh.items():
+                    local = self.jobs.get(job_id)
+                    if local is not None:
+                        state.spent_usd = max(state.spent_usd, local.spent_usd)
+                    self.jobs[job_id] = state
+                for outcome in outcomes:
+                    self.held.pop(outcome.task.id, None)
+                self.completed += sum(1 for o in outcomes if o.kind == "done")
+                self._capacity_freed.set()
+            if self._closing and not self._outcomes:
+                return
+
+    def _emit(
+        self, outcomes: list[Outcome], cache_rows: list[dict[str, Any]] | None = None
+    ) -> None:
+        self._outcomes.extend(outcomes)
+        self._cache_rows.extend(cache_rows or [])
+        self._flush_wanted.set()
+
+    # -- from claimed tasks to units --------------------------------------------------------
+
+    async def _accept(self, claim: Claim) -> None:
+        for job_id, state in claim.jobs.items():
+            local = self.jobs.get(job_id)
+            if local is not None:
+                state.spent_usd = max(state.spent_usd, local.spent_usd)
+            self.jobs[job_id] = state
+        immediate: list[Outcome] = []
+        units: list[Unit] = []
+        batches: dict[tuple[int, int], list[ClaimedTask]] = defaultdict(list)
+        for task in claim.tasks:
+            self.held[task.id] = task
+            row = claim.annotators.get(task.annotator_id)
+            try:
+                config = self._config(row.config_sha256, row.config) if row else None
+            except ConfigError as exc:
+                immediate.append(Outcome(task, "failed", error=str(exc)))
+                continue
+            if not isinstance(config, AnnotatorConfig):
+                immediate.append(
+                    Outcome(task, "failed", error="the annotator has no usable config")
+                )
+                continue
+            if task.attempts > config.max_attempts:
+                immediate.append(
+                    Outcome(task, "failed", error=f"gave up after {config.max_attempts} attempts")
+                )
+                continue
+            seed = self.jobs[task.job_id].seed
+            pool = claim.pools.get(task.pool or "", {})
+            noise = noisy_preference(seed, task.key, row.name, pool.get("p_label_flip", 0.0))  # type: ignore[union-attr]
+            if noise is not None:
+                meta = {"pool": task.pool, "noise": "p_label_flip"}
+                annotation = direct_annotation(task, row.id, noise, noisy=True, metadata=meta)  # type: ignore[union-attr]
+                immediate.append(Outcome(task, "done", annotation=annotation))
+            elif config.provider == "builtin":
+                preference = builtin_preference(
+                    config.model, task.output_1, task.output_2, seed=seed, key=task.key
+                )
+                meta = {"config_sha256": row.config_sha256, "builtin": config.model}  # type: ignore[union-attr]
+                if task.pool:
+                    meta["pool"] = task.pool
+                annotation = direct_annotation(task, row.id, preference, noisy=False, metadata=meta)  # type: ignore[union-attr]
+                immediate.append(Outcome(task, "done", annotation=annotation))
+            else:
+                batches[(task.annotator_id, task.job_id)].append(task)
+        for (annotator_id, job_id), tasks in batches.items():
+            row = claim.annotators[annotator_id]
+            config = self._configs[row.config_sha256]
+            assert isinstance(config, AnnotatorConfig)
+            for start in range(0, len(tasks), config.batch_size):
+                unit = Unit(
+                    annotator_id,
+                    row.name,
+                    config,
+                    row.config_sha256,
+                    job_id,
+                    tasks[start : start + config.batch_size],
+                )
+                try:
+                    plan_calls(unit, self.jobs[job_id].seed)
+                except ConfigError as exc:  # e.g. a template that does not render this input
+                    immediate.extend(Outcome(t, "failed", error=str(exc)) for t in unit.tasks)
+                    continue
+                units.append(unit)
+        if immediate:
+            self._emit(immediate)
+        keys = [call.cache_key for unit in units for call in unit.calls]
+        cached = await asyncio.to_thread(store.cached_completions, self.engine, keys)
+        for unit in units:
+            for call in unit.calls:
+                if call.cache_key in cached:
+                    call.response = LlmResponse.from_json(cached[call.cache_key])
+                    call.cached = True
+            unit_task = asyncio.create_task(self._run_unit(unit))
+            self._units.add(unit_task)
+            unit_task.add_done_callback(self._units.discard)
+
+    def _config(self, sha: str, data: dict[str, Any]) -> AnnotatorConfig | PoolConfig:
+        if sha not in self._configs:
+            self._configs[sha] = parse_config(data)
+        return self._configs[sha]
+
+    def _limits_for(self, unit: Unit) -> AnnotatorLimits:
+        if unit.config_sha256 not in self._limits:
+            config = unit.config
+            self._limits[unit.config_sha256] = AnnotatorLimits(
+                config.max_concurrency, config.requests_per_minute, config.tokens_per_minute
+            )
+        return self._limits[unit.config_sha256]
+
+    def _provider_for(self, unit: Unit) -> Provider:
+        if unit.config_sha256 not in self._providers:
+            self._providers[unit.config_sha256] = make_provider(unit.config)
+        return self._providers[unit.config_sha256]
+
+    # -- running a unit ---------------------------------------------------------------------
+
+    async def _run_unit(self, unit: Unit) -> None:
+        try:
+            if all(call.cached for call in unit.calls):
+                self._complete(unit)
+                return
+            limits = self._limits_for(unit)
+            async with limits.slots:
+                for call in unit.calls:
+                    if call.cached:
+                        continue
+                    await limits.admit(call.estimated_tokens)
+                    async with self._call_slots:
+                        job = self.jobs[unit.job_id]
+                        if not job.dispatchable:
+                            self._emit([Outcome(t, "release") for t in unit.tasks])
+                            return
+                        provider = self._provider_for(unit)
+                        started = time.perf_counter()
+                        call.response = await provider.complete(call.request)
+                        call.latency_ms = (time.perf_counter() - started) * 1000
+                        call.cost_usd = price(unit.config, call.response)
+                        job.spent_usd += call.cost_usd
+            self._complete(unit)
+        except ProviderError as exc:
+            self._retry_or_fail(unit, str(exc), exc.transient, exc.retry_after)
+        except asyncio.CancelledError:
+            self._emit([Outcome(t, "release", spent_usd=0.0) for t in unit.tasks])
+            raise
+        except Exception as exc:  # a bug must not leave tasks leased until the lease expires
+            log.exception("unit of %s failed", unit.annotator_name)
+            self._retry_or_fail(unit, f"internal error: {exc!r}", True, None)
+
+    def _complete(self, unit: Unit) -> None:
+        try:
+            rows = annotations(unit)
+        except BatchCountMismatch as exc:
+            self._retry_or_fail(unit, f"batch answer rejected: {exc}", True, None)
+            return
+        share = unit.paid_usd / len(unit.tasks)
+        outcomes = [
+            Outcome(task, "done", annotation=row, spent_usd=share)
+            for task, row in zip(unit.tasks, rows, strict=True)
+        ]
+        cache_rows = [
+            {
+                "key": call.cache_key,
+                "provider": unit.config.provider,
+                "model": unit.config.model,
+                "completion": call.response.to_json(),  # type: ignore[union-attr]
+                "usage": {
+                    "prompt_tokens": call.response.prompt_tokens,  # type: ignore[union-attr]
+                    "completion_tokens": call.response.completion_tokens,  # type: ignore[union-attr]
+                },
+            }
+            for call in unit.calls
+            if not call.cached and all(row["parse_error"] is None for row in rows)
+        ]
+        self._emit(outcomes, cache_rows)
+
+    def _retry_or_fail(
+        self, unit: Unit, error: str, transient: bool, retry_after: float | None
+    ) -> None:
+        share = unit.paid_usd / len(unit.tasks)
+        log.warning("%s: %s", unit.annotator_name, error)
+        outcomes = []
+        for task in unit.tasks:
+            if transient and task.attempts < unit.config.max_attempts:
+                delay = min(
+                    self.options.retry_max_seconds,
+                    self.options.retry_base_seconds * 2 ** (task.attempts - 1),
+                ) * random.uniform(0.5, 1.5)
+                if retry_after is not None:
+                    delay = max(delay, retry_after)
+                retry_at = utcnow() + timedelta(seconds=delay)
+                outcomes.append(
+                    Outcome(task, "retry", error=error, not_before=retry_at, spent_usd=share)
+                )
+            else:
+                reason = error if not transient else f"{error} (after {task.attempts} attempts)"
+                outcomes.append(Outcome(task, "failed", error=reason, spent_usd=share))
+        self._emit(outcomes)
+
+
+def run_until_idle(engine: Engine, options: WorkerOptions) -> Worker:
+    """Run one worker until no task is left that it could claim now (tests, `--until-idle`)."""
+    worker = Worker(engine, options)
+    asyncio.run(worker.run(until_idle=True))
+    return worker
