@@ -1,0 +1,165 @@
+"""Rater quality: gold accuracy, agreement with other raters, speed; automatic pausing.
+
+Scores follow DESIGN.md section 6: a judgment p scored against a reference r earns 1 - |p - r|
+(a tie against a decisive answer earns 0.5). Gold accuracy is the mean score against the gold
+preference; agreement is the mean score over every pair of this rater and another human rater
+judging the same comparison.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.models import Annotation, Annotator, Assignment, Comparison, User
+from app.web.job_settings import HumanSettings
+
+
+@dataclass(frozen=True)
+class RaterQuality:
+    user_id: int
+    email: str
+    paused: bool
+    judgments: int
+    gold_items: int
+    gold_accuracy: float | None
+    agreement: float | None
+    agreement_pairs: int
+    median_seconds: float | None
+    too_fast_share: float | None
+
+
+def score(preference: float, reference: float) -> float:
+    return 1.0 - abs(preference - reference)
+
+
+def job_quality(
+    db: Session, job_id: int, too_fast_seconds: float, user_id: int | None = None
+) -> list[RaterQuality]:
+    """Quality figures of every human rater who judged in this job (or of one rater)."""
+    rows = db.execute(
+        select(
+            User.id,
+            User.email,
+            User.paused_at,
+            Annotation.comparison_id,
+            Annotation.preference,
+            Annotation.seconds_on_task,
+            Comparison.gold_preference,
+        )
+        .join(Annotator, Annotator.id == Annotation.annotator_id)
+        .join(User, User.id == Annotator.user_id)
+        .join(Comparison, Comparison.id == Annotation.comparison_id)
+        .where(
+            Annotation.job_id == job_id,
+            Annotator.kind == "human",
+            Annotation.preference.is_not(None),
+        )
+    ).all()
+    by_comparison: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for row in rows:
+        by_comparison[row.comparison_id].append((row.id, row.preference))
+    pair_scores: dict[int, list[float]] = defaultdict(list)
+    for judgments in by_comparison.values():
+        for rater, preference in judgments:
+            pair_scores[rater].extend(
+                score(preference, other) for who, other in judgments if who != rater
+            )
+
+    per_rater: dict[int, list] = defaultdict(list)  # type: ignore[type-arg]
+    for row in rows:
+        if user_id is None or row.id == user_id:
+            per_rater[row.id].append(row)
+    figures = []
+    for rater_id, judgments in sorted(per_rater.items(), key=lambda item: item[1][0].email):
+        gold = [score(j.preference, j.gold_preference) for j in judgments if j.gold_preference]
+        seconds = [j.seconds_on_task for j in judgments if j.seconds_on_task is not None]
+        pairs = pair_scores.get(rater_id, [])
+        figures.append(
+            RaterQuality(
+                user_id=rater_id,
+                email=judgments[0].email,
+                paused=judgments[0].paused_at is not None,
+                judgments=len(judgments),
+                gold_items=len(gold),
+                gold_accuracy=statistics.fmean(gold) if gold else None,
+                agreement=statistics.fmean(pairs) if pairs else None,
+                agreement_pairs=len(pairs),
+                median_seconds=statistics.median(seconds) if seconds else None,
+                too_fast_share=(
+                    sum(s < too_fast_seconds for s in seconds) / len(seconds) if seconds else None
+                ),
+            )
+        )
+    return figures
+
+
+def gold_scores_since(db: Session, user: User, job_id: int) -> list[float]:
+    """This rater's gold scores in the job, counted from their last un-pause."""
+    query = (
+        select(Annotation.preference, Comparison.gold_preference)
+        .select_from(Assignment)
+        .join(Comparison, Comparison.id == Assignment.comparison_id)
+        .join(Annotator, Annotator.user_id == Assignment.user_id)
+        .join(
+            Annotation,
+            (Annotation.comparison_id == Assignment.comparison_id)
+            & (Annotation.annotator_id == Annotator.id),
+        )
+        .where(
+            Assignment.user_id == user.id,
+            Assignment.submitted_at.is_not(None),
+            Assignment.job_id == job_id,
+            Annotator.kind == "human",
+            Comparison.gold_preference.is_not(None),
+            Annotation.preference.is_not(None),
+        )
+    )
+    if user.qc_since is not None:
+        query = query.where(Assignment.submitted_at >= user.qc_since)
+    return [score(p, gold) for p, gold in db.execute(query).all()]
+
+
+def enforce_gold_floor(db: Session, user: User, job_id: int, human: HumanSettings) -> bool:
+    """Pause the rater if their gold accuracy is below the job's floor after enough gold items.
+    Returns whether they were paused now. Commits when it pauses."""
+    if human.gold_accuracy_floor is None or user.paused_at is not None:
+        return False
+    scores = gold_scores_since(db, user, job_id)
+    if len(scores) < human.gold_min_items:
+        return False
+    accuracy = statistics.fmean(scores)
+    if accuracy >= human.gold_accuracy_floor:
+        return False
+    pause_rater(
+        db,
+        user,
+        f"gold accuracy {accuracy:.0%} on job {job_id} is below the floor of "
+        f"{human.gold_accuracy_floor:.0%} after {len(scores)} gold items",
+    )
+    db.commit()
+    return True
+
+
+def pause_rater(db: Session, user: User, reason: str) -> None:
+    """Stop serving the rater; their live leases end now, so others get those comparisons."""
+    now = datetime.now(UTC)
+    user.paused_at = now
+    user.paused_reason = reason
+    db.execute(
+        Assignment.__table__.update()
+        .where(Assignment.user_id == user.id, Assignment.status == "leased")
+        .values(expires_at=now)
+    )
+
+
+def unpause_rater(user: User) -> None:
+    """Serve the rater again; quality control starts afresh from now."""
+    user.paused_at = None
+    user.paused_reason = None
+    user.qc_since = datetime.now(UTC)

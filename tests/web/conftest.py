@@ -1,0 +1,156 @@
+"""Fixtures of the rating app tests: a human-routed job, raters with access, logged-in clients."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.db.engine import session_scope
+from app.db.models import Annotation, Assignment, Comparison, RaterJob, User
+from app.web.job_settings import save_human_settings
+from app.web.sessions import SESSION_COOKIE, start_session
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_ASSIGNMENT = re.compile(r'name="assignment_id" value="(\d+)"')
+
+
+def csrf_of(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+def assignment_of(html: str) -> int | None:
+    match = _ASSIGNMENT.search(html)
+    return int(match.group(1)) if match else None
+
+
+def comparison_rows(count: int, *, gold_every: int = 0, prefix: str = "c") -> list[dict[str, Any]]:
+    """Distinct comparisons; with gold_every=n, every n-th has gold_preference 1 (output_1)."""
+    rows = []
+    for i in range(count):
+        row: dict[str, Any] = {
+            "id": f"{prefix}{i}",
+            "instruction": f"Question {prefix}{i}: what is {i} + {i}?",
+            "output_1": f"FIRST answer {i}: {2 * i}",
+            "output_2": f"SECOND answer {i}: maybe {2 * i + 1}",
+            "generator_1": "model-one",
+            "generator_2": "model-two",
+        }
+        if gold_every and i % gold_every == 0:
+            row["gold_preference"] = 1.0
+        rows.append(row)
+    return rows
+
+
+@dataclass
+class WebRater:
+    id: int
+    email: str
+    client: TestClient
+    csrf: str = ""
+
+    def next_page(self, job_id: int) -> tuple[int | None, str]:
+        page = self.client.get(f"/rate/{job_id}")
+        assert page.status_code == 200, page.text
+        self.csrf = csrf_of(page.text)
+        return assignment_of(page.text), page.text
+
+    def post(self, job_id: int, **form: Any) -> Any:
+        return self.client.post(
+            f"/rate/{job_id}/judgments",
+            data={"csrf_token": self.csrf, **form},
+            follow_redirects=False,
+        )
+
+    def judge(self, job_id: int, assignment_id: int, choice: str, reason: str = "") -> Any:
+        return self.post(
+            job_id, assignment_id=assignment_id, action="submit", choice=choice, reason=reason
+        )
+
+    def skip(self, job_id: int, assignment_id: int) -> Any:
+        return self.post(job_id, assignment_id=assignment_id, action="skip")
+
+
+def web_login(client: TestClient, email: str, password: str) -> Any:
+    page = client.get("/login")
+    return client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+
+
+@pytest.fixture
+def human_job(researcher, make_job, client: TestClient) -> Callable[..., dict[str, Any]]:
+    """A job routed to humans with the given comparisons (default: 10 plain ones)."""
+
+    def make(
+        k: int = 1, rows: list[dict[str, Any]] | None = None, **settings: Any
+    ) -> dict[str, Any]:
+        job = make_job(researcher, routing={"policy": "human"}, human_overlap=k)
+        response = client.post(
+            f"/api/v1/jobs/{job['id']}/comparisons",
+            json=rows if rows is not None else comparison_rows(10),
+            headers=researcher.headers,
+        )
+        assert response.status_code in (200, 201), response.text
+        if settings:
+            with session_scope(client.app.state.engine) as session:
+                save_human_settings(session, job["id"], **settings)
+        return job
+
+    return make
+
+
+@pytest.fixture
+def make_rater(
+    make_account, app: FastAPI, engine: Engine, settings: Settings
+) -> Iterator[Callable[..., WebRater]]:
+    """A rater allowed on the given jobs, with its own logged-in client.
+
+    The session is started directly (the login page has its own tests), which spares an
+    argon2 hash and check per rater.
+    """
+    clients: list[TestClient] = []
+
+    def make(*job_ids: int) -> WebRater:
+        account = make_account("rater")
+        client = TestClient(app)
+        clients.append(client)
+        with session_scope(engine) as session:
+            session.add_all(RaterJob(user_id=account.id, job_id=job_id) for job_id in job_ids)
+            user = session.get_one(User, account.id)
+            client.cookies.set(SESSION_COOKIE, start_session(session, user, settings))
+        return WebRater(account.id, account.email, client)
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+def judgments_of(db: Session, job_id: int) -> list[Annotation]:
+    db.expire_all()
+    return list(db.scalars(select(Annotation).where(Annotation.job_id == job_id)))
+
+
+def assignments_of(db: Session, job_id: int) -> list[Assignment]:
+    db.expire_all()
+    return list(db.scalars(select(Assignment).where(Assignment.job_id == job_id)))
+
+
+def comparison_by_external_id(db: Session, job_id: int, external_id: str) -> Comparison:
+    comparison = db.scalar(
+        select(Comparison).where(Comparison.job_id == job_id, Comparison.external_id == external_id)
+    )
+    assert comparison is not None
+    return comparison

@@ -1,0 +1,137 @@
+"""Leases: they lapse and come back, expired work can still be handed in while there is room,
+and k holds with many raters at once."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.models import Assignment, Comparison, Job, User
+from app.web.assignment import JudgingError, lease_next, submit_judgment
+from app.web.job_settings import HumanSettings, human_settings
+from tests.web.conftest import assignments_of, comparison_rows, judgments_of
+
+LEASE = HumanSettings(
+    gold_rate=0.0,
+    reason_required=False,
+    gold_accuracy_floor=None,
+    gold_min_items=10,
+    lease_seconds=60,
+)
+
+
+def _load(db: Session, job_id: int, user_id: int) -> tuple[Job, User]:
+    db.expire_all()
+    return db.get_one(Job, job_id), db.get_one(User, user_id)
+
+
+def test_a_lapsed_lease_comes_back_to_other_raters(human_job, make_rater, db):
+    job_row = human_job(k=1, rows=comparison_rows(1))
+    first, second = make_rater(job_row["id"]), make_rater(job_row["id"])
+    job, user = _load(db, job_row["id"], first.id)
+    now = datetime.now(UTC)
+    lease = lease_next(db, user, job, LEASE, now)
+    assert lease is not None
+    job, other = _load(db, job_row["id"], second.id)
+    assert lease_next(db, other, job, LEASE, now + timedelta(seconds=59)) is None
+    later = lease_next(db, other, job, LEASE, now + timedelta(seconds=61))
+    assert later is not None and later.comparison_id == lease.comparison_id
+    statuses = {a.user_id: a.status for a in assignments_of(db, job.id)}
+    assert statuses == {first.id: "expired", second.id: "leased"}
+
+
+def test_work_on_a_lapsed_lease_is_accepted_while_the_comparison_has_room(
+    human_job, make_rater, db
+):
+    job_row = human_job(k=2, rows=comparison_rows(1))
+    rater = make_rater(job_row["id"])
+    job, user = _load(db, job_row["id"], rater.id)
+    now = datetime.now(UTC)
+    lease = lease_next(db, user, job, LEASE, now)
+    lease_next(db, user, job, LEASE, now + timedelta(minutes=5))  # expires it
+    submit_judgment(db, user, job, lease.id, "A", None, now + timedelta(minutes=5))
+    assert [a.status for a in assignments_of(db, job.id)] == ["submitted"]
+    assert len(judgments_of(db, job.id)) == 1
+
+
+def test_work_on_a_lapsed_lease_is_refused_once_others_filled_the_comparison(
+    human_job, make_rater, db
+):
+    job_row = human_job(k=1, rows=comparison_rows(1))
+    slow, quick = make_rater(job_row["id"]), make_rater(job_row["id"])
+    job, slow_user = _load(db, job_row["id"], slow.id)
+    now = datetime.now(UTC)
+    lease = lease_next(db, slow_user, job, LEASE, now)
+    job, quick_user = _load(db, job_row["id"], quick.id)
+    taken = lease_next(db, quick_user, job, LEASE, now + timedelta(minutes=2))
+    submit_judgment(db, quick_user, job, taken.id, "B", None, now + timedelta(minutes=2))
+    job, slow_user = _load(db, job_row["id"], slow.id)
+    try:
+        submit_judgment(db, slow_user, job, lease.id, "A", None, now + timedelta(minutes=3))
+        raise AssertionError("a lapsed lease on a full comparison was accepted")
+    except JudgingError as error:
+        assert error.status == 409
+    assert len(judgments_of(db, job.id)) == 1
+    db.expire_all()
+    comparison = db.scalar(select(Comparison).where(Comparison.job_id == job.id))
+    assert (comparison.human_claims, comparison.human_open) == (1, False)
+
+
+def test_the_lease_time_comes_from_the_jobs_settings(human_job, make_rater, db, settings):
+    job_row = human_job(k=1, lease_seconds=120)
+    rater = make_rater(job_row["id"])
+    job, user = _load(db, job_row["id"], rater.id)
+    now = datetime.now(UTC)
+    lease = lease_next(db, user, job, human_settings(db, job.id, settings), now)
+    assert lease.expires_at - lease.created_at == timedelta(seconds=120)
+
+
+def test_a_paused_job_serves_nothing(human_job, make_rater, researcher, client, db):
+    job_row = human_job(k=1)
+    rater = make_rater(job_row["id"])
+    client.patch(
+        f"/api/v1/jobs/{job_row['id']}", json={"status": "paused"}, headers=researcher.headers
+    )
+    assignment_id, page = rater.next_page(job_row["id"])
+    assert assignment_id is None and "This job is paused" in page
+
+
+def test_many_raters_at_once_never_exceed_k(human_job, make_rater, db):
+    """Eight raters rate in parallel threads (each its own HTTP client) until nothing is left."""
+    k = 3
+    job_row = human_job(k=k, rows=comparison_rows(12))
+    raters = [make_rater(job_row["id"]) for _ in range(8)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(raters))
+
+    def rate(rater) -> None:
+        try:
+            start.wait()
+            for _ in range(40):
+                assignment_id, _ = rater.next_page(job_row["id"])
+                if assignment_id is None:
+                    return
+                response = rater.judge(job_row["id"], assignment_id, "A")
+                assert response.status_code == 303, response.text
+        except BaseException as error:  # reported below, with the thread's own traceback lost
+            errors.append(error)
+
+    threads = [threading.Thread(target=rate, args=(rater,)) for rater in raters]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    judgments = judgments_of(db, job_row["id"])
+    assert Counter(Counter(j.comparison_id for j in judgments).values()) == {k: 12}
+    assert max(Counter((j.comparison_id, j.annotator_id) for j in judgments).values()) == 1
+    leases = db.scalars(
+        select(Assignment).where(
+            Assignment.job_id == job_row["id"], Assignment.status != "submitted"
+        )
+    ).all()
+    assert leases == []
