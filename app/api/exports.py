@@ -1,0 +1,97 @@
+"""`GET /api/v1/jobs/{id}/export`: a streamed dataset (DESIGN.md section 7)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+
+from app.api.deps import ApiUser, SessionDep, load_job
+from app.api.errors import ApiError
+from app.api.selection import selection_params
+from app.exports import ExportOptionError, ExportOptions, export_bytes
+from app.exports.options import FileType, Format
+from app.stats.data import Selection
+
+router = APIRouter(prefix="/api/v1/jobs/{job_id}/export", tags=["exports"])
+
+
+@router.get(
+    "",
+    summary="Download a job's judgments as a training dataset (streamed)",
+    description="Formats: `annotations` (one line per judgment), `alpaca_farm`, `trl` "
+    "(prompt/chosen/rejected/margin; `conversational=true` for message lists), `openai_dpo`, "
+    "`hh_rlhf`, `arena` (one line per judgment with its judge). All but `annotations` and "
+    "`arena` aggregate each comparison's judgments by `aggregate`. Every line names its "
+    "`comparison_id`. `test_fraction` adds a `split` column from a seeded hash of the "
+    "instruction, so no instruction is on both sides; `split=train|test` keeps one side.",
+    responses={
+        200: {
+            "content": {
+                "application/x-ndjson": {},
+                "text/csv": {},
+                "application/vnd.apache.parquet": {},
+                "application/gzip": {},
+            }
+        },
+        422: {"description": "an option this format cannot honour"},
+    },
+)
+def export_job(
+    job_id: int,
+    request: Request,
+    user: ApiUser,
+    session: SessionDep,
+    selection: Annotated[Selection, Depends(selection_params)],
+    format: Annotated[Format, Query(description="The dataset format.")],
+    file_type: Annotated[FileType, Query(description="jsonl, csv where flat, parquet")] = "jsonl",
+    gzip: Annotated[bool, Query(description="gzip the JSONL or CSV stream")] = False,
+    aggregate: Annotated[
+        Literal["majority", "mean"],
+        Query(description="A comparison's verdict: majority vote or mean preference."),
+    ] = "majority",
+    ties: Annotated[
+        Literal["drop", "keep"], Query(description="`keep` only where the format can say tie.")
+    ] = "drop",
+    min_judgments: Annotated[
+        int, Query(ge=1, le=10_000, description="Skip comparisons with fewer parsed judgments.")
+    ] = 1,
+    test_fraction: Annotated[
+        float, Query(ge=0, le=1, description="Share of instructions put in the test split.")
+    ] = 0.0,
+    split: Annotated[Literal["all", "train", "test"], Query()] = "all",
+    split_seed: Annotated[
+        int | None, Query(ge=0, le=2**62, description="Default: the job's seed.")
+    ] = None,
+    conversational: Annotated[bool, Query(description="trl: message lists")] = False,
+) -> StreamingResponse:
+    job = load_job(session, user, job_id)
+    session.commit()
+    options = ExportOptions(
+        format=format,
+        file_type=file_type,
+        gzip=gzip,
+        selection=selection,
+        aggregate=aggregate,
+        ties=ties,
+        min_judgments=min_judgments,
+        test_fraction=test_fraction,
+        split=split,
+        split_seed=job.seed if split_seed is None else split_seed,
+        conversational=conversational,
+    )
+    try:
+        options.check()
+    except ExportOptionError as exc:
+        raise ApiError(
+            422,
+            "validation_error",
+            "this export cannot be written so",
+            [{"field": exc.field_name, "reason": exc.reason}],
+        ) from exc
+    return StreamingResponse(
+        export_bytes(request.app.state.engine, job.id, options),
+        media_type=options.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{options.filename(job.id)}"'},
+    )

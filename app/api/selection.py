@@ -1,0 +1,64 @@
+"""Query parameters that choose which judgments count, shared by the stats and export routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import Query
+
+from app.api.errors import ApiError
+from app.db.models import ANNOTATOR_KINDS
+from app.stats.data import Selection
+
+
+def _names(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+def selection_params(
+    annotators: Annotated[
+        str | None, Query(max_length=10_000, description="Comma-separated annotator names.")
+    ] = None,
+    kinds: Annotated[
+        str | None, Query(max_length=100, description="Comma-separated: `human`, `simulated`.")
+    ] = None,
+    since: Annotated[
+        datetime | None, Query(description="Judgments created at or after (ISO 8601).")
+    ] = None,
+    until: Annotated[datetime | None, Query(description="Judgments created before.")] = None,
+    gold: Annotated[
+        Literal["include", "exclude", "only"],
+        Query(description="Comparisons with a gold preference: include, exclude or only them."),
+    ] = "include",
+) -> Selection:
+    kind_names = _names(kinds)
+    unknown = [k for k in kind_names if k not in ANNOTATOR_KINDS]
+    if unknown:
+        raise ApiError(
+            422,
+            "validation_error",
+            "unknown annotator kind",
+            [
+                {"field": "kinds", "reason": f"{k!r} is not one of {', '.join(ANNOTATOR_KINDS)}"}
+                for k in unknown
+            ],
+        )
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise ApiError(
+                422,
+                "validation_error",
+                "dates need a time zone",
+                [{"field": name, "reason": "give a zone, e.g. 2026-01-31T00:00:00Z"}],
+            )
+    if since is not None and until is not None and until <= since:
+        raise ApiError(
+            422,
+            "validation_error",
+            "empty date range",
+            [{"field": "until", "reason": "must be later than since"}],
+        )
+    return Selection(
+        annotators=_names(annotators), kinds=kind_names, since=since, until=until, gold=gold
+    )

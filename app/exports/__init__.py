@@ -1,0 +1,37 @@
+"""Trainer-ready datasets from a job's judgments (DESIGN.md section 7), streamed in flat memory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from sqlalchemy import Engine
+
+from app.exports.encoders import encode
+from app.exports.options import ExportOptionError, ExportOptions
+from app.exports.records import Record, count_candidates, iter_records
+
+__all__ = ["ExportOptionError", "ExportOptions", "count_candidates", "export_bytes"]
+
+
+def export_bytes(
+    engine: Engine,
+    job_id: int,
+    options: ExportOptions,
+    on_record: Callable[[int], None] | None = None,
+) -> Iterator[bytes]:
+    """The export's bytes, chunk by chunk; the connection is held only while iterating.
+    `on_record(n)` is told how many records have been produced so far, every few thousand."""
+    with engine.connect() as connection:
+        records: Iterator[Record] = iter_records(connection, job_id, options)
+        if on_record is not None:
+            records = _counted(records, on_record)
+        yield from encode(records, options)
+
+
+def _counted(records: Iterator[Record], on_record: Callable[[int], None]) -> Iterator[Record]:
+    n = 0
+    for n, record in enumerate(records, start=1):
+        if n % 5_000 == 0:
+            on_record(n)
+        yield record
+    on_record(n)

@@ -1,0 +1,269 @@
+"""The lines of each dataset format, read from the database in streaming order (SQLAlchemy Core).
+
+Every line carries `comparison_id`, the comparison's external id, so a dataset can be traced back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from sqlalchemy import Connection, Float, Select, String, case, cast, func, select
+from sqlalchemy.orm import aliased
+
+from app.db.models import Instruction
+from app.exports.options import PER_JUDGMENT, ExportOptions
+from app.stats.data import (
+    annotations_t,
+    annotators_t,
+    comparisons_t,
+    joined_annotations,
+    outputs_t,
+    stream,
+)
+
+Record = dict[str, Any]
+# Rows that carry an instruction and two outputs are fetched fewer at a time: memory stays flat
+# however long the texts are.
+TEXT_BATCH_ROWS = 2_000
+instructions_t = Instruction.__table__
+a, c = annotations_t.c, comparisons_t.c
+
+
+def split_of(instruction_key: str, seed: int, test_fraction: float) -> str:
+    """'test' for a seeded share of instructions, the same for every line of an instruction."""
+    digest = hashlib.sha256(f"{seed}:{instruction_key}".encode()).digest()
+    return "test" if int.from_bytes(digest[:8], "big") < test_fraction * 2**64 else "train"
+
+
+def judgment_query(options: ExportOptions, job_id: int) -> Select:
+    o1, o2 = aliased(outputs_t), aliased(outputs_t)
+    columns = [
+        a.id,
+        c.external_id,
+        cast(c.instruction_id, String),
+        o1.c.generator,
+        o2.c.generator,
+        annotators_t.c.name,
+        annotators_t.c.kind,
+        a.repeat,
+        a.preference,
+        a.label,
+        a.shown_swapped,
+        a.is_noisy_label,
+        a.cost_usd,
+        a.latency_ms,
+        a.seconds_on_task,
+        a.created_at,
+    ]
+    query = joined_annotations(
+        columns, job_id, options.selection, with_annotators=True, with_comparisons=True
+    )
+    query = query.join(o1, o1.c.id == c.output_1_id).join(o2, o2.c.id == c.output_2_id)
+    if options.format == "arena" and options.ties == "drop":
+        query = query.where(a.preference != 1.5)
+    if options.format == "arena":
+        query = query.where(a.preference.is_not(None))
+    return query.order_by(a.id)
+
+
+def _annotation_record(row: Any) -> Record:
+    return {
+        "annotation_id": row[0],
+        "comparison_id": row[1],
+        "generator_1": row[3],
+        "generator_2": row[4],
+        "annotator": row[5],
+        "annotator_kind": row[6],
+        "repeat": row[7],
+        "preference": row[8],
+        "label": row[9],
+        "shown_swapped": row[10],
+        "is_noisy_label": row[11],
+        "cost_usd": row[12],
+        "latency_ms": row[13],
+        "seconds_on_task": row[14],
+        "created_at": row[15],
+    }
+
+
+def _arena_winner(preference: float, label: str | None) -> str:
+    if preference < 1.5:
+        return "model_a"
+    if preference > 1.5:
+        return "model_b"
+    return "tie (bothbad)" if label == "both_bad" else "tie"
+
+
+def _arena_record(row: Any) -> Record:
+    return {
+        "comparison_id": row[1],
+        "question_id": row[2].replace("-", ""),
+        "model_a": row[3],
+        "model_b": row[4],
+        "winner": _arena_winner(row[8], row[9]),
+        "judge": row[5],
+    }
+
+
+def aggregate_query(options: ExportOptions, job_id: int) -> Select:
+    p = a.preference
+    agg = (
+        joined_annotations(
+            [
+                a.comparison_id.label("comparison_id"),
+                func.count(p).label("n"),
+                func.avg(p, type_=Float).label("mean"),
+                func.sum(case((p < 1.5, 1), else_=0)).label("n_1"),
+                func.sum(case((p > 1.5, 1), else_=0)).label("n_2"),
+            ],
+            job_id,
+            options.selection,
+        )
+        .where(p.is_not(None))
+        .group_by(a.comparison_id)
+        .having(func.count(p) >= options.min_judgments)
+        .subquery()
+    )
+    o1, o2 = aliased(outputs_t), aliased(outputs_t)
+    i = instructions_t.c
+    return (
+        select(
+            c.external_id,
+            cast(c.instruction_id, String),
+            i.instruction,
+            i.input,
+            o1.c.generator,
+            o1.c.text,
+            o2.c.generator,
+            o2.c.text,
+            agg.c.n,
+            agg.c.mean,
+            agg.c.n_1,
+            agg.c.n_2,
+        )
+        .select_from(
+            agg.join(comparisons_t, c.id == agg.c.comparison_id)
+            .join(instructions_t, i.id == c.instruction_id)
+            .join(o1, o1.c.id == c.output_1_id)
+            .join(o2, o2.c.id == c.output_2_id)
+        )
+        .order_by(c.id)
+    )
+
+
+def _verdict(options: ExportOptions, n: int, mean: float, n_1: int, n_2: int) -> tuple[int, float]:
+    """(winner 1 / 2, or 0 for a tie; margin in [0, 1])."""
+    if options.aggregate == "mean":
+        winner = 1 if mean < 1.5 else 2 if mean > 1.5 else 0
+        return winner, abs(mean - 1.5) * 2
+    winner = (
+        1 if n_1 > n_2 and n_1 > n - n_1 - n_2 else 2 if n_2 > n_1 and n_2 > n - n_1 - n_2 else 0
+    )
+    return winner, abs(n_2 - n_1) / n
+
+
+def _prompt(instruction: str, input_text: str) -> str:
+    return f"{instruction}\n\n{input_text}" if input_text else instruction
+
+
+def _pair_record(options: ExportOptions) -> Callable[[Any, int, float], Record]:
+    def alpaca_farm(row: Any, winner: int, margin: float) -> Record:
+        return {
+            "comparison_id": row[0],
+            "instruction": row[2],
+            "input": row[3],
+            "output_1": row[5],
+            "output_2": row[7],
+            "preference": float(winner) if winner else 1.5,
+            "generator_1": row[4],
+            "generator_2": row[6],
+        }
+
+    def trl(row: Any, winner: int, margin: float) -> Record:
+        chosen, rejected = (row[5], row[7]) if winner == 1 else (row[7], row[5])
+        prompt = _prompt(row[2], row[3])
+        if options.conversational:
+            return {
+                "comparison_id": row[0],
+                "prompt": [{"role": "user", "content": prompt}],
+                "chosen": [{"role": "assistant", "content": chosen}],
+                "rejected": [{"role": "assistant", "content": rejected}],
+                "margin": margin,
+            }
+        return {
+            "comparison_id": row[0],
+            "prompt": prompt,
+            "chosen": chosen,
+            "rejected": rejected,
+            "margin": margin,
+        }
+
+    def openai_dpo(row: Any, winner: int, margin: float) -> Record:
+        chosen, rejected = (row[5], row[7]) if winner == 1 else (row[7], row[5])
+        return {
+            "comparison_id": row[0],
+            "input": {"messages": [{"role": "user", "content": _prompt(row[2], row[3])}]},
+            "preferred_output": [{"role": "assistant", "content": chosen}],
+            "non_preferred_output": [{"role": "assistant", "content": rejected}],
+        }
+
+    def hh_rlhf(row: Any, winner: int, margin: float) -> Record:
+        chosen, rejected = (row[5], row[7]) if winner == 1 else (row[7], row[5])
+        human = f"\n\nHuman: {_prompt(row[2], row[3])}\n\nAssistant: "
+        return {"comparison_id": row[0], "chosen": human + chosen, "rejected": human + rejected}
+
+    return {
+        "alpaca_farm": alpaca_farm,
+        "trl": trl,
+        "openai_dpo": openai_dpo,
+        "hh_rlhf": hh_rlhf,
+    }[options.format]
+
+
+def iter_records(connection: Connection, job_id: int, options: ExportOptions) -> Iterator[Record]:
+    """Every line of the export, in the database's order."""
+    splitting = options.test_fraction > 0
+
+    def split(instruction_id: Any) -> str:
+        return split_of(instruction_id.replace("-", ""), options.split_seed, options.test_fraction)
+
+    if options.format in PER_JUDGMENT:
+        make = _annotation_record if options.format == "annotations" else _arena_record
+        for batch in stream(connection, judgment_query(options, job_id)):
+            for row in batch:
+                record = make(row)
+                if splitting:
+                    part = split(row[2])
+                    if options.split not in ("all", part):
+                        continue
+                    record["split"] = part
+                yield record
+        return
+    make_pair = _pair_record(options)
+    keep_ties = options.ties == "keep"
+    for batch in stream(connection, aggregate_query(options, job_id), TEXT_BATCH_ROWS):
+        for row in batch:
+            winner, margin = _verdict(options, row[8], row[9], row[10], row[11])
+            if winner == 0 and not keep_ties:
+                continue
+            record = make_pair(row, winner, margin)
+            if splitting:
+                part = split(row[1])
+                if options.split not in ("all", part):
+                    continue
+                record["split"] = part
+            yield record
+
+
+def count_candidates(connection: Connection, job_id: int, options: ExportOptions) -> int:
+    """An upper bound on the lines (before ties and the split are dropped), for progress bars."""
+    query = (
+        judgment_query(options, job_id)
+        if options.format in PER_JUDGMENT
+        else aggregate_query(options, job_id)
+    )
+    return connection.execute(
+        select(func.count()).select_from(query.order_by(None).subquery())
+    ).scalar_one()

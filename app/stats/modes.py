@@ -1,0 +1,54 @@
+"""Labels as categories, and the mode of a set of labels with reproducible tie-breaking."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+# Category order used throughout: output_1 better, tie, output_2 better.
+CATEGORY_VALUES = np.array([1.0, 1.5, 2.0])
+
+
+def categories(preferences: NDArray[np.float64]) -> NDArray[np.int64]:
+    """0 = output_1, 1 = tie, 2 = output_2; soft preferences go to the side they lean to.
+    Unparsed (NaN) preferences give -1."""
+    cats = np.where(preferences < 1.5, 0, np.where(preferences > 1.5, 2, 1))
+    return np.where(np.isnan(preferences), -1, cats).astype(np.int64)
+
+
+def category_counts(
+    items: NDArray[np.int64], cats: NDArray[np.int64], n_items: int
+) -> NDArray[np.float64]:
+    """items x 3 counts of the labels given (unparsed labels are left out)."""
+    keep = cats >= 0
+    flat = np.bincount(items[keep] * 3 + cats[keep], minlength=n_items * 3)
+    return flat.reshape(n_items, 3).astype(float)
+
+
+def _splitmix64(values: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    with np.errstate(over="ignore"):
+        z = values + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def seeded_hash(seed: int, keys: NDArray[np.int64]) -> NDArray[np.uint64]:
+    """A hash of (seed, key) that is the same in every process and every run."""
+    mixed = _splitmix64(np.full(len(keys), seed % 2**64, dtype=np.uint64))
+    return _splitmix64(mixed ^ keys.astype(np.uint64))
+
+
+def modes(counts: NDArray[np.float64], keys: NDArray[np.int64], seed: int) -> NDArray[np.float64]:
+    """The most frequent label value (1, 1.5 or 2) of each row; NaN where a row has no labels.
+
+    Several labels equally frequent: one of them, chosen by a hash of the seed and the row's key
+    (the comparison id), so the choice does not depend on the order rows are read in."""
+    top = counts.max(axis=1, keepdims=True)
+    tied = (counts == top) & (top > 0)
+    n_tied = tied.sum(axis=1)
+    pick = seeded_hash(seed, keys) % np.maximum(n_tied, 1).astype(np.uint64)
+    position = np.cumsum(tied, axis=1) - 1
+    chosen = tied & (position == pick.astype(np.int64)[:, None])
+    values = (chosen * CATEGORY_VALUES).sum(axis=1)
+    return np.where(n_tied > 0, values, np.nan)
