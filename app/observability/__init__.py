@@ -1,0 +1,1 @@
+"""Metrics (Prometheus) and structured logs with request ids, for the API and the workers."""
