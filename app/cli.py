@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from sqlalchemy import Engine
 
+from app.client.commands import jobs_cli
 from app.config import get_settings
+from app.demo.command import demo
 
 cli = typer.Typer(help="prefarm: pairwise preference annotation service.", no_args_is_help=True)
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -16,6 +19,8 @@ tokens_cli = typer.Typer(help="API tokens.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(tokens_cli, name="tokens")
+cli.add_typer(jobs_cli, name="jobs")
+cli.command("demo")(demo)
 
 
 def _engine() -> Engine:
@@ -62,6 +67,8 @@ def serve(
     """Run the HTTP service."""
     import uvicorn
 
+    from app.observability.logs import logging_config
+
     settings = get_settings()
     ensure_schema()
     uvicorn.run(
@@ -71,6 +78,8 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_level=settings.log_level,
+        log_config=logging_config(settings.log_level, settings.log_format),
+        access_log=False,  # RequestObservability writes one line per request, with its id
     )
 
 
@@ -115,5 +124,87 @@ def tokens_create(
     typer.echo(token)
 
 
+@cli.command("export")
+def export(
+    job: Annotated[int, typer.Argument(help="The job's id")],
+    format: Annotated[
+        str, typer.Option(help="annotations, alpaca_farm, trl, openai_dpo, hh_rlhf or arena")
+    ],
+    out: Annotated[
+        Path, typer.Option(help="File to write; .jsonl, .csv or .parquet, .gz to compress")
+    ],
+    aggregate: Annotated[str, typer.Option(help="majority or mean")] = "majority",
+    ties: Annotated[str, typer.Option(help="drop, or keep where the format can")] = "drop",
+    min_judgments: Annotated[int, typer.Option(help="Skip comparisons with fewer")] = 1,
+    test_fraction: Annotated[float, typer.Option(help="Share of instructions in test")] = 0.0,
+    split: Annotated[str, typer.Option(help="all, train or test")] = "all",
+    split_seed: Annotated[int, typer.Option(help="Default: the job's seed")] = -1,
+    kinds: Annotated[str, typer.Option(help="Comma-separated: human, simulated")] = "",
+    annotators: Annotated[str, typer.Option(help="Comma-separated annotator names")] = "",
+    conversational: Annotated[bool, typer.Option(help="trl: message lists")] = False,
+) -> None:
+    """Write a job's judgments as a training dataset, with a progress bar."""
+    from app.exports import ExportOptionError, ExportOptions
+    from app.exports.command import ExportCommandError, file_type_for, run_export
+    from app.stats.data import Selection
+
+    ensure_schema()
+    file_type, gzip = file_type_for(out)
+    names = lambda text: tuple(p.strip() for p in text.split(",") if p.strip())  # noqa: E731
+    options = ExportOptions(
+        format=format,  # type: ignore[arg-type]
+        file_type=file_type,  # type: ignore[arg-type]
+        gzip=gzip,
+        selection=Selection(annotators=names(annotators), kinds=names(kinds)),
+        aggregate=aggregate,  # type: ignore[arg-type]
+        ties=ties,  # type: ignore[arg-type]
+        min_judgments=min_judgments,
+        test_fraction=test_fraction,
+        split=split,  # type: ignore[arg-type]
+        split_seed=split_seed,
+        conversational=conversational,
+    )
+    try:
+        options.check()
+        lines = run_export(_engine(), job, out, options)
+    except (ExportOptionError, ExportCommandError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    typer.echo(f"wrote {lines} lines to {out}")
+
+
+@cli.command()
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(help="Provider calls in flight. Default: PREFARM_WORKER_CONCURRENCY"),
+    ] = None,
+    claim_batch: Annotated[
+        int | None, typer.Option(help="Tasks per claim. Default: PREFARM_WORKER_CLAIM_BATCH")
+    ] = None,
+    until_idle: Annotated[
+        bool, typer.Option("--until-idle", help="Exit once no task is left to claim")
+    ] = False,
+) -> None:
+    """Run simulated-annotation tasks (any number of these, on any machines). SIGTERM finishes
+    or releases the running tasks, then exits."""
+    import logging
+
+    from app.worker.process import run_process
+    from app.worker.runner import WorkerOptions
+
+    logging.basicConfig(level=get_settings().log_level.upper())
+    ensure_schema()
+    options = WorkerOptions.from_settings(
+        get_settings(), concurrency=concurrency, claim_batch=claim_batch
+    )
+    done = run_process(_engine(), options, until_idle=until_idle)
+    typer.echo(f"worker stopped; {done} tasks completed")
+
+
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,8 +22,56 @@ class Settings(BaseSettings):
         default=256 * 1024 * 1024, description="Largest request body accepted, in bytes."
     )
     max_batch_rows: int = Field(default=100_000, description="Most rows in one bulk request.")
-    page_size_max: int = 1000
     log_level: str = "info"
+    # Simulated annotators and workers (app/annotators, app/worker).
+    inprocess_worker: bool | None = Field(
+        default=None,
+        description="Run one worker inside the API server; unset means: on for SQLite only.",
+    )
+    worker_concurrency: int = Field(
+        default=64, ge=1, le=4096, description="Provider calls in flight per worker process."
+    )
+    worker_claim_batch: int = Field(default=64, ge=1, le=1000, description="Tasks per claim.")
+    worker_lease_seconds: float = Field(
+        default=60,
+        ge=1,
+        description="A claimed task returns to the queue this long after its "
+        "worker stops renewing it (e.g. was killed).",
+    )
+    worker_poll_seconds: float = Field(default=0.5, gt=0, description="Idle wait between claims.")
+    worker_retry_base_seconds: float = Field(
+        default=1.0, ge=0, description="First retry delay; doubles per attempt, with jitter."
+    )
+    worker_retry_max_seconds: float = Field(default=300, ge=0)
+    worker_shutdown_grace_seconds: float = Field(
+        default=30, ge=0, description="On SIGTERM, how long running calls may finish."
+    )
+    # Observability (app/observability, app/api/observability.py).
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="`json` (one object a line, with request ids) or `text`."
+    )
+    metrics_token: str | None = Field(
+        default=None, description="If set, GET /metrics needs `Authorization: Bearer <it>`."
+    )
+    metrics_cache_seconds: float = Field(
+        default=5.0, ge=0, description="How long /metrics reuses its database counts."
+    )
+    # The rating web app (app/web).
+    session_hours: float = Field(default=12, gt=0, description="Browser login lifetime.")
+    cookie_secure: bool | None = Field(
+        default=None,
+        description="Mark cookies Secure; unset means: when the request came over https.",
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed logins per email (x4 per address) in the window."
+    )
+    login_window_seconds: int = Field(default=900, ge=1)
+    lease_seconds: int = Field(
+        default=900, ge=10, description="How long a served comparison stays leased to a rater."
+    )
+    too_fast_seconds: float = Field(
+        default=3.0, ge=0, description="Judgments quicker than this count as too fast."
+    )
 
 
 @lru_cache

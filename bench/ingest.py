@@ -1,7 +1,8 @@
 """Ingest throughput: 200,000 fresh comparisons posted as NDJSON batches to a served prefarm on
 PostgreSQL, against a raw COPY of the same rows into scratch tables in the same run.
 
-    python bench/ingest.py [--rows 200000] [--batch 10000] [--clients 2] [--workers 2]
+    python -m bench.ingest [--rows 200000] [--batch 10000] [--clients 2] [--workers 2]
+                           [--max-chars N]
 """
 
 from __future__ import annotations
@@ -18,9 +19,13 @@ import psycopg
 from bench.common import alpaca_outputs, fresh_database, prefarm, researcher_token, served
 
 
-def make_rows(count: int) -> list[dict[str, object]]:
-    """Fresh instructions and outputs of realistic length, built from the AlpacaEval texts."""
-    texts = alpaca_outputs()
+def make_rows(count: int, max_chars: int | None = None) -> list[dict[str, object]]:
+    """Fresh instructions and outputs built from the AlpacaEval texts (their real lengths, or cut
+    to `max_chars`)."""
+    texts = [
+        {**t, "output": t["output"][:max_chars], "instruction": t["instruction"][:max_chars]}
+        for t in alpaca_outputs()
+    ]
     rows = []
     for n in range(count):
         a, b = texts[n % len(texts)], texts[(n * 7 + 3) % len(texts)]
@@ -98,12 +103,15 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=2, help="concurrent HTTP clients")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument(
+        "--max-chars", type=int, default=None, help="cut texts to this length (default: as real)"
+    )
     args = parser.parse_args()
 
     database_url = fresh_database("prefarm_bench_ingest")
     prefarm(database_url, "db", "upgrade")
     token = researcher_token(database_url)
-    rows = make_rows(args.rows)
+    rows = make_rows(args.rows, args.max_chars)
     bodies = [
         b"\n".join(orjson.dumps(row) for row in rows[start : start + args.batch])
         for start in range(0, len(rows), args.batch)

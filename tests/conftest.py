@@ -78,7 +78,8 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url)
+    # No background worker in tests: tests that want one run it explicitly.
+    return Settings(database_url=database_url, inprocess_worker=False)
 
 
 @pytest.fixture
@@ -90,6 +91,27 @@ def app(settings: Settings, engine: Engine) -> FastAPI:
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def live_url(app: FastAPI) -> Iterator[str]:
+    """The real app served over HTTP by uvicorn on a free 127.0.0.1 port; its base URL."""
+    from app.demo.server import BackgroundServer
+
+    server = BackgroundServer(app)
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture
+def judging_url(database_url: str, engine: Engine) -> Iterator[str]:
+    """Like `live_url`, with the in-process worker judging simulated comparisons (any DB)."""
+    from app.demo.server import BackgroundServer
+
+    settings = Settings(database_url=database_url, inprocess_worker=True)
+    server = BackgroundServer(create_app(settings, engine))
+    yield server.start()
+    server.stop()
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.annotators.registry import unknown_names
 from app.api.deps import ApiUser, SessionDep, load_job
 from app.api.errors import ApiError
 from app.api.pagination import decode_cursor, encode_cursor
@@ -91,6 +92,14 @@ def create_job(
         replay = _replay(session, user, idempotency_key, request_sha256, response)
         if replay is not None:
             return replay
+    unknown = unknown_names(session, body.annotators)
+    if unknown:
+        raise ApiError(
+            422,
+            "unknown_annotators",
+            "these annotators are not registered (GET /api/v1/annotators lists them)",
+            {"unknown": unknown},
+        )
     job = Job(
         owner_id=user.id,
         name=body.name,

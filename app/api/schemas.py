@@ -25,13 +25,22 @@ class Routing(Strict):
         None, ge=0, le=1, description="`mixed`/`active`: share judged by both humans and LLMs."
     )
     margin: float | None = Field(
-        None, ge=0, le=0.5, description="`active`: escalate soft preferences within this of 1.5."
+        None,
+        ge=0,
+        le=0.5,
+        description="`active`: escalate soft preferences within this of 1.5 (default 0.1).",
     )
     agreement_floor: float | None = Field(
         None, ge=0, le=1, description="`active`: escalate when an annotator agrees less than this."
     )
     human_budget: int | None = Field(
         None, ge=0, description="`active`: most comparisons escalated to humans."
+    )
+    export_agreement_floor: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Exports keep only simulated annotators with at least this human agreement.",
     )
 
 

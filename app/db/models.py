@@ -25,6 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     func,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -81,6 +82,11 @@ class User(CreatedAt, Base):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    # Raters only: a paused rater is served nothing (set by an admin or by quality control).
+    paused_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    paused_reason: Mapped[str | None] = mapped_column(Text)
+    # Quality control counts only gold judgments made after this (set when un-paused).
+    qc_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class ApiToken(CreatedAt, Base):
@@ -147,6 +153,14 @@ class Comparison(CreatedAt, Base):
             name="ck_comparisons_gold_preference",
         ),
         Index("ix_comparisons_job_id_id", "job_id", "id"),
+        # The human work queue: comparisons raters may still be given, in serving order.
+        Index(
+            "ix_comparisons_human_queue",
+            "job_id",
+            "id",
+            postgresql_where=text("route IN ('human', 'both') AND human_open"),
+            sqlite_where=text("route IN ('human', 'both') AND human_open"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -161,6 +175,10 @@ class Comparison(CreatedAt, Base):
     extra: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON)
     # SHA-256 of the posted row: re-posting an id with other content is a conflict, not a no-op.
     content_sha256: Mapped[str] = mapped_column(String(64))
+    # Human leasing (app/web/assignment.py): raters holding a live lease or done with it, and
+    # whether that is still below the job's human_overlap k.
+    human_claims: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    human_open: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
 
 
 class Annotator(CreatedAt, Base):
@@ -232,6 +250,8 @@ class Task(CreatedAt, Base):
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     leased_by: Mapped[str | None] = mapped_column(String(200))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The pool that chose this annotator (its p_label_flip applies), or None for a direct name.
+    pool: Mapped[str | None] = mapped_column(String(200))
 
 
 class Assignment(CreatedAt, Base):
@@ -240,6 +260,7 @@ class Assignment(CreatedAt, Base):
         UniqueConstraint("comparison_id", "user_id", name="uq_assignments_comparison_user"),
         CheckConstraint(_one_of("status", ASSIGNMENT_STATUSES), name="ck_assignments_status"),
         Index("ix_assignments_job_id_status", "job_id", "status"),
+        Index("ix_assignments_user_id_submitted_at", "user_id", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -249,6 +270,7 @@ class Assignment(CreatedAt, Base):
     status: Mapped[str] = mapped_column(String(16), default="leased")
     shown_swapped: Mapped[bool] = mapped_column(Boolean, default=False)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class LlmCache(CreatedAt, Base):
@@ -259,3 +281,65 @@ class LlmCache(CreatedAt, Base):
     model: Mapped[str] = mapped_column(String(200))
     completion: Mapped[dict[str, Any]] = mapped_column(JSON)
     usage: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class WebSession(Base):
+    """A browser login. The cookie holds a random token; only its SHA-256 is stored."""
+
+    __tablename__ = "web_sessions"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LoginAttempt(Base):
+    """Failed and successful logins, for rate limiting by email and by client address."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_email_created_at", "email", "created_at"),
+        Index("ix_login_attempts_client_ip_created_at", "client_ip", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(320))
+    client_ip: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class JobHumanSettings(Base):
+    """How a job is rated by humans; a job without a row uses the defaults."""
+
+    __tablename__ = "job_human_settings"
+    __table_args__ = (
+        CheckConstraint(
+            "gold_rate >= 0 AND gold_rate <= 1", name="ck_job_human_settings_gold_rate"
+        ),
+    )
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    # Share of served items that are gold comparisons (those with a gold_preference).
+    gold_rate: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    reason_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Raters whose gold accuracy falls below this after gold_min_items are paused.
+    gold_accuracy_floor: Mapped[float | None] = mapped_column(Float)
+    gold_min_items: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
+    # Lease length; NULL means PREFARM_LEASE_SECONDS.
+    lease_seconds: Mapped[int | None] = mapped_column(Integer)
+
+
+class RaterJob(Base):
+    """Which jobs a rater may rate."""
+
+    __tablename__ = "rater_jobs"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    job_id: Mapped[int] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

@@ -10,11 +10,14 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
+from app.annotators.seeding import comparison_key
 from app.db.models import Comparison, Instruction, Job, Output
 from app.errors import ApiError
 from app.ingest.bulk import append_rows, commit_with_retry, existing_rows
 from app.ingest.parse import RowErrors
 from app.ingest.rows import ComparisonRow
+from app.routing.policy import Routing, initial_route
+from app.worker.planning import plan_tasks
 
 
 @dataclass(frozen=True)
@@ -73,10 +76,6 @@ def _prepare(row_no: int, row: ComparisonRow) -> PreparedRow:
     )
 
 
-def initial_route(job: Job) -> str:
-    return "human" if job.routing.get("policy") == "human" else "simulated"
-
-
 def store_comparisons(session: Session, job: Job, rows: list[ComparisonRow]) -> IngestCounts:
     """Store and commit all rows or none. Raises ApiError: 422 for ids repeated in the batch,
     409 for an id stored already with other content, 409 for a cancelled job."""
@@ -84,12 +83,21 @@ def store_comparisons(session: Session, job: Job, rows: list[ComparisonRow]) -> 
         raise ApiError(409, "job_cancelled", f"job {job.id} is cancelled and takes no more work")
     prepared = [_prepare(row_no, row) for row_no, row in enumerate(rows, start=1)]
     _reject_duplicate_ids(prepared)
-    job_id, route = job.id, initial_route(job)
-    created = commit_with_retry(session, lambda: _append_new(session, job_id, route, prepared))
+    routing = Routing.of(job.routing)
+    routes = [
+        initial_route(
+            routing, job.seed, comparison_key(p.instruction_id, p.output_1_id, p.output_2_id)
+        )
+        for p in prepared
+    ]
+    job_id = job.id
+    created = commit_with_retry(session, lambda: _append_new(session, job_id, routes, prepared))
     return IngestCounts(received=len(rows), created=created)
 
 
-def _append_new(session: Session, job_id: int, route: str, prepared: list[PreparedRow]) -> int:
+def _append_new(
+    session: Session, job_id: int, routes: list[str], prepared: list[PreparedRow]
+) -> int:
     stored = existing_rows(
         session,
         Comparison.external_id,
@@ -99,6 +107,7 @@ def _append_new(session: Session, job_id: int, route: str, prepared: list[Prepar
     )
     _reject_changed_content(prepared, stored)
     new = [p for p in prepared if p.external_id not in stored]
+    route_of = {p.row_no: route for p, route in zip(prepared, routes, strict=True)}
 
     known_instructions = existing_rows(
         session, Instruction.id, (uuid.UUID(p.instruction_id) for p in new)
@@ -148,7 +157,7 @@ def _append_new(session: Session, job_id: int, route: str, prepared: list[Prepar
                 p.output_1_id,
                 p.output_2_id,
                 p.row.gold_preference,
-                route,
+                route_of[p.row_no],
                 "pending",
                 p.metadata_json,
                 p.content_sha256,
@@ -156,6 +165,7 @@ def _append_new(session: Session, job_id: int, route: str, prepared: list[Prepar
             for p in new
         ],
     )
+    plan_tasks(session, job_id, [p.external_id for p in new])
     return len(new)
 
 
