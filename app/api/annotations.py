@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.api.bulk import BULK_RESPONSES, bulk_request_body, ingest_request
 from app.api.deps import ApiUser, SessionDep, load_job
 from app.api.pagination import decode_cursor, encode_cursor
 from app.api.schemas import AnnotationOut, AnnotationPage, IngestResult
-from app.db.models import Annotation, Annotator, Comparison
+from app.db.models import Annotation, Annotator, Comparison, Job
 from app.ingest.annotations import store_annotations
-from app.ingest.parse import parse_rows
+from app.ingest.comparisons import IngestCounts
 from app.ingest.rows import AnnotationRow
 
 router = APIRouter(prefix="/api/v1/jobs/{job_id}/annotations", tags=["annotations"])
@@ -27,29 +27,10 @@ _EXAMPLE = {
     "cost_usd": 0.0081,
     "latency_ms": 440.6,
 }
-IMPORT_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {"type": "array", "items": AnnotationRow.model_json_schema()},
-                "example": [_EXAMPLE],
-            },
-            "application/x-ndjson": {
-                "schema": {"type": "string", "description": "one JSON row a line"},
-                "example": '{"comparison_id": "q17", "annotator": "alice", '
-                '"annotator_kind": "human", "label": "output_2"}\n',
-            },
-        },
-    }
-}
 
 
-def _store(session: Session, job_id: int, rows: list[AnnotationRow]) -> IngestResult:
-    counts = store_annotations(session, job_id, rows)
-    return IngestResult(
-        received=counts.received, created=counts.created, unchanged=counts.unchanged
-    )
+def _store(session: Session, job: Job, rows: list[AnnotationRow]) -> IngestCounts:
+    return store_annotations(session, job.id, rows)
 
 
 @router.post(
@@ -59,24 +40,13 @@ def _store(session: Session, job_id: int, rows: list[AnnotationRow]) -> IngestRe
     description="Each row names a comparison of this job by its `id`. Preferences are floats in "
     "[1, 2] (soft values are kept exactly) or a label. A judgment stored already for the same "
     "comparison, annotator and `repeat` is left as it was.",
-    openapi_extra=IMPORT_BODY,
-    responses={
-        413: {"description": "too many rows or too large a body"},
-        422: {"description": "per-row errors: row number, field, reason"},
-    },
+    openapi_extra=bulk_request_body(AnnotationRow, _EXAMPLE),
+    responses=BULK_RESPONSES,
 )
 async def import_annotations(
     job_id: int, request: Request, user: ApiUser, session: SessionDep
 ) -> IngestResult:
-    job = await run_in_threadpool(load_job, session, user, job_id)
-    session.commit()
-    rows = await parse_rows(
-        request.stream(),
-        request.headers.get("content-type", ""),
-        AnnotationRow,
-        request.app.state.settings.max_batch_rows,
-    )
-    return await run_in_threadpool(_store, session, job.id, rows)
+    return await ingest_request(request, session, user, job_id, AnnotationRow, _store)
 
 
 @router.get("", response_model=AnnotationPage, summary="List a job's judgments (keyset pages)")

@@ -5,16 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import aliased
 
+from app.api.bulk import BULK_RESPONSES, bulk_request_body, ingest_request
 from app.api.deps import ApiUser, SessionDep, load_job
 from app.api.pagination import decode_cursor, encode_cursor
 from app.api.schemas import ComparisonOut, ComparisonPage, IngestResult
-from app.db.models import Comparison, Instruction, Job, Output
+from app.db.models import Comparison, Instruction, Output
 from app.ingest.comparisons import store_comparisons
-from app.ingest.parse import parse_rows
 from app.ingest.rows import ComparisonRow
 
 router = APIRouter(prefix="/api/v1/jobs/{job_id}/comparisons", tags=["comparisons"])
@@ -30,31 +29,6 @@ _EXAMPLE_ROW = {
     "gold_preference": None,
     "metadata": {"dataset": "demo"},
 }
-_ROW_SCHEMA = ComparisonRow.model_json_schema()
-BULK_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {"type": "array", "items": _ROW_SCHEMA},
-                "example": [_EXAMPLE_ROW],
-            },
-            "application/x-ndjson": {
-                "schema": {"type": "string", "description": "one JSON row a line"},
-                "example": '{"id": "q17", "instruction": "...", "output_1": "...", '
-                '"output_2": "..."}\n',
-            },
-        },
-    }
-}
-
-
-def _store(session: Session, job_id: int, rows: list[ComparisonRow]) -> IngestResult:
-    job = session.get_one(Job, job_id)
-    counts = store_comparisons(session, job, rows)
-    return IngestResult(
-        received=counts.received, created=counts.created, unchanged=counts.unchanged
-    )
 
 
 @router.post(
@@ -64,27 +38,13 @@ def _store(session: Session, job_id: int, rows: list[ComparisonRow]) -> IngestRe
     description="Up to 100,000 rows a request. Rows whose `id` is stored already with the same "
     "content are left as they are; the same `id` with other content is a 409 and stores nothing. "
     "Instructions and outputs are stored once per distinct content.",
-    openapi_extra=BULK_BODY,
-    responses={
-        409: {"description": "an id is stored with other content"},
-        413: {"description": "too many rows or too large a body"},
-        415: {"description": "neither JSON nor NDJSON"},
-        422: {"description": "per-row errors: row number, field, reason"},
-    },
+    openapi_extra=bulk_request_body(ComparisonRow, _EXAMPLE_ROW),
+    responses={409: {"description": "an id is stored with other content"}, **BULK_RESPONSES},
 )
 async def add_comparisons(
     job_id: int, request: Request, user: ApiUser, session: SessionDep
 ) -> IngestResult:
-    job = await run_in_threadpool(load_job, session, user, job_id)
-    session.commit()  # end the read transaction while the body streams in
-    settings = request.app.state.settings
-    rows = await parse_rows(
-        request.stream(),
-        request.headers.get("content-type", ""),
-        ComparisonRow,
-        settings.max_batch_rows,
-    )
-    return await run_in_threadpool(_store, session, job.id, rows)
+    return await ingest_request(request, session, user, job_id, ComparisonRow, store_comparisons)
 
 
 @router.get("", response_model=ComparisonPage, summary="List a job's comparisons (keyset pages)")

@@ -1,0 +1,69 @@
+"""What the two bulk endpoints share: their OpenAPI request body, reading the rows, and storing
+them off the event loop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import orjson
+from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from app.api.deps import load_job
+from app.api.schemas import IngestResult
+from app.db.models import Job, User
+from app.ingest.comparisons import IngestCounts
+from app.ingest.parse import parse_rows
+
+Row = TypeVar("Row", bound=BaseModel)
+
+BULK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    413: {"description": "too many rows or too large a body"},
+    415: {"description": "neither JSON nor NDJSON"},
+    422: {"description": "per-row errors: row number, field, reason"},
+}
+
+
+def bulk_request_body(row_model: type[BaseModel], example: dict[str, Any]) -> dict[str, Any]:
+    """`openapi_extra` describing a JSON array or NDJSON of `row_model` rows."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"type": "array", "items": row_model.model_json_schema()},
+                    "example": [example],
+                },
+                "application/x-ndjson": {
+                    "schema": {"type": "string", "description": "one JSON row a line"},
+                    "example": orjson.dumps(example).decode() + "\n",
+                },
+            },
+        }
+    }
+
+
+async def ingest_request(
+    request: Request,
+    session: Session,
+    user: User,
+    job_id: int,
+    row_model: type[Row],
+    store: Callable[[Session, Job, list[Row]], IngestCounts],
+) -> IngestResult:
+    """Check access, read and validate every row, then store them all or none."""
+    job = await run_in_threadpool(load_job, session, user, job_id)
+    session.commit()  # end the read transaction while the body streams in
+    rows = await parse_rows(
+        request.stream(),
+        request.headers.get("content-type", ""),
+        row_model,
+        request.app.state.settings.max_batch_rows,
+    )
+    counts = await run_in_threadpool(store, session, job, rows)
+    return IngestResult(
+        received=counts.received, created=counts.created, unchanged=counts.unchanged
+    )
