@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -40,12 +41,12 @@ def empty_postgres(engine: Engine, on_postgres: bool):
         pytest.skip("needs PostgreSQL (set PREFARM_TEST_DATABASE_URL)")
     admin_dsn = engine.url.set(database="postgres").render_as_string(hide_password=False)
     admin_dsn = admin_dsn.replace("postgresql+psycopg://", "postgresql://")
+    name = f"prefarm_behind_head_{uuid.uuid4().hex[:12]}"  # concurrent suites never collide
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS prefarm_behind_head WITH (FORCE)")
-        conn.execute("CREATE DATABASE prefarm_behind_head")
-    yield engine.url.set(database="prefarm_behind_head").render_as_string(hide_password=False)
+        conn.execute(f"CREATE DATABASE {name}")
+    yield engine.url.set(database=name).render_as_string(hide_password=False)
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS prefarm_behind_head WITH (FORCE)")
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def test_serve_refuses_a_postgres_behind_head_and_names_the_fix(
