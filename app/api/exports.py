@@ -12,6 +12,7 @@ from app.api.errors import ApiError
 from app.api.selection import selection_params
 from app.exports import ExportOptionError, ExportOptions, export_bytes
 from app.exports.options import FileType, Format
+from app.routing.calibration import below_agreement_floor_excluded
 from app.stats.data import Selection
 
 router = APIRouter(prefix="/api/v1/jobs/{job_id}/export", tags=["exports"])
@@ -67,6 +68,7 @@ def export_job(
     conversational: Annotated[bool, Query(description="trl: message lists")] = False,
 ) -> StreamingResponse:
     job = load_job(session, user, job_id)
+    selection = below_agreement_floor_excluded(session, job, selection)
     session.commit()
     options = ExportOptions(
         format=format,

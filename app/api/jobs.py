@@ -17,6 +17,7 @@ from app.api.errors import ApiError
 from app.api.pagination import decode_cursor, encode_cursor
 from app.api.schemas import JobCreate, JobOut, JobPage, JobProgress, JobUpdate
 from app.db.models import Annotation, Comparison, Job, Task, User
+from app.routing.rerouting import reroute_untouched
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
@@ -177,6 +178,7 @@ def update_job(job_id: int, body: JobUpdate, user: ApiUser, session: SessionDep)
         job.name = body.name
     if body.routing is not None:
         job.routing = body.routing.model_dump(exclude_none=True)
+        reroute_untouched(session, job)
     if "budget_usd" in body.model_fields_set:
         job.budget_usd = body.budget_usd
         over_budget = job.budget_usd is not None and job.spent_usd >= job.budget_usd

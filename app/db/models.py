@@ -178,6 +178,9 @@ class Comparison(CreatedAt, Base):
     # Human leasing (app/web/assignment.py): raters holding a live lease or done with it, and
     # whether that is still below the job's human_overlap k.
     human_claims: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Why an `active` job sent this comparison to humans after its simulated judgments
+    # (app/routing/escalation.py): disagreement, uncertain or low_agreement.
+    escalation: Mapped[str | None] = mapped_column(String(40))
     human_open: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
 
 

@@ -35,10 +35,13 @@ class Selection:
     since: datetime | None = None
     until: datetime | None = None
     gold: GoldFilter = "include"
+    # Left out whatever else says: e.g. simulated annotators below the job's agreement floor.
+    excluded_annotators: tuple[str, ...] = ()
 
     def describe(self) -> dict[str, Any]:
         return {
             "annotators": list(self.annotators) or None,
+            "excluded_annotators": list(self.excluded_annotators) or None,
             "kinds": list(self.kinds) or None,
             "since": self.since.isoformat() if self.since else None,
             "until": self.until.isoformat() if self.until else None,
@@ -62,6 +65,8 @@ def annotation_conditions(job_id: int, selection: Selection) -> list[ColumnEleme
         terms.append(annotators_t.c.name.in_(selection.annotators))
     if selection.kinds:
         terms.append(annotators_t.c.kind.in_(selection.kinds))
+    if selection.excluded_annotators:
+        terms.append(annotators_t.c.name.not_in(selection.excluded_annotators))
     if selection.since is not None:
         terms.append(a.created_at >= selection.since)
     if selection.until is not None:
@@ -83,7 +88,7 @@ def joined_annotations(
     """SELECT columns FROM annotations, joined to annotators and comparisons where the columns
     or the selection need them."""
     source = annotations_t
-    if with_annotators or selection.annotators or selection.kinds:
+    if with_annotators or selection.annotators or selection.kinds or selection.excluded_annotators:
         source = source.join(annotators_t, annotators_t.c.id == annotations_t.c.annotator_id)
     if with_comparisons or gold_condition(selection.gold) is not None:
         source = source.join(comparisons_t, comparisons_t.c.id == annotations_t.c.comparison_id)

@@ -7,12 +7,14 @@ import io
 import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import fields
+from dataclasses import asdict, fields
 from typing import Any, TypeVar
 
 import numpy as np
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
+from app.routing.calibration import calibration
 from app.stats.data import (
     JudgmentArrays,
     Selection,
@@ -25,7 +27,7 @@ from app.stats.modes import categories
 from app.stats.rankings import ratings, win_rate_table
 from app.stats.raters import human_agreement_summary
 
-TABLES = ("evaluators", "agreement", "win_rates", "ratings")
+TABLES = ("evaluators", "agreement", "win_rates", "ratings", "calibration")
 T = TypeVar("T")
 
 
@@ -118,6 +120,9 @@ def job_statistics(
             seed=seed,
         ),
     }
+    # Live calibration: each simulated annotator against the humans on comparisons both judged.
+    with Session(engine) as session:
+        report["calibration"] = [asdict(c) for c in calibration(session, job_id, seed).values()]
     return _clean(report)
 
 
@@ -161,6 +166,7 @@ COLUMNS = {
         "draws",
     ],
     "ratings": ["generator", "rating", "ci_low", "ci_high", "n_judgments"],
+    "calibration": ["annotator", "comparisons", "agreement", "low", "high"],
 }
 
 

@@ -31,6 +31,7 @@ from app.db.models import (
     Task,
 )
 from app.routing.completion import settle_comparisons
+from app.routing.escalation import escalate
 from app.worker.sqlutil import insert_ignoring_conflicts, is_postgres
 
 OutcomeKind = Literal["done", "retry", "failed", "release"]
@@ -317,6 +318,7 @@ def _finish(
     settled = {o.task.comparison_id for o in outcomes if o.kind in ("done", "failed")}
     if settled:
         settle_comparisons(session, sorted(settled))
+        escalate(session, sorted(settled))
     return load_jobs(session, {o.task.job_id for o in outcomes})
 
 

@@ -62,7 +62,7 @@ def test_sigterm_finishes_or_releases_every_task(
     post_comparisons(researcher, job["id"], marked_pairs(60))
     worker = _start_worker(database_url, worker_concurrency="4", worker_shutdown_grace_seconds="10")
     try:
-        _wait_until(lambda: _count(engine, Task.status == "done") >= 4, 30, "first results")
+        _wait_until(lambda: _count(engine, Task.status == "done") >= 4, 120, "first results")
         worker.send_signal(signal.SIGTERM)
         errors = _stop(worker)
         assert worker.returncode == 0, errors
@@ -101,14 +101,14 @@ def test_sigkill_mid_run_loses_and_duplicates_nothing(
                 _running_ids(engine, workers[0].pid)
             )
 
-        _wait_until(victim_holds_tasks, 60, "the first worker to hold tasks mid-run")
+        _wait_until(victim_holds_tasks, 120, "the first worker to hold tasks mid-run")
         victim = workers[0]
         os.kill(victim.pid, signal.SIGKILL)
         victim.communicate(timeout=10)
         in_flight = _running_ids(engine, victim.pid)  # leased by the dead worker
         assert in_flight, "the killed worker held no task"
         assert _count(engine, Task.status == "done") < 300, "the run ended before the kill"
-        _wait_until(lambda: _count(engine, Task.status == "done") == 300, 90, "all tasks done")
+        _wait_until(lambda: _count(engine, Task.status == "done") == 300, 180, "all tasks done")
     finally:
         for worker in workers:
             _stop(worker)
