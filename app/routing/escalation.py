@@ -30,12 +30,16 @@ def escalate(session: Session, comparison_ids: Sequence[int]) -> None:
     for comparison_id, job_id in finished:
         by_job[job_id].append(comparison_id)
     for job_id, candidates in by_job.items():
+        if (
+            Routing.of(session.scalar(select(Job.routing).where(Job.id == job_id))).policy
+            != "active"
+        ):
+            continue
+        # Locked so that workers escalating at once count the human budget one after another.
         job = session.execute(
             select(Job.routing, Job.seed).where(Job.id == job_id).with_for_update()
         ).one()
-        routing = Routing.of(job.routing)
-        if routing.policy == "active":
-            _escalate_job(session, job_id, job.seed, routing, candidates)
+        _escalate_job(session, job_id, job.seed, Routing.of(job.routing), candidates)
 
 
 def _escalate_job(
