@@ -1,5 +1,6 @@
-"""An `active` job from start to export: simulated annotators judge everything, disagreements go
-to a rater in the browser, every comparison ends done, and the dataset exports."""
+"""An `active` job from start to export: an LLM judge (through the fake provider) and the `random`
+baseline judge everything, their disagreements go to a rater in the browser, every comparison
+ends done, and the dataset exports."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.db.engine import session_scope
 from app.db.models import Comparison, RaterJob
-from tests.api.conftest import comparison_row
+from tests.fakes.fixtures import marked_pairs
 
 PASSWORD = "active routing rater password"
 
@@ -21,18 +22,19 @@ def test_active_job_runs_to_completion_and_exports(
     make_job,
     make_account,
     engine,
+    fake_llm,
     run_worker,
     request,
     db: Session,
 ) -> None:
     routing = {"policy": "active", "calibration_fraction": 0.0}
     job = make_job(
-        researcher, routing=routing, annotators=["longest", "random"], human_overlap=1, seed=3
+        researcher, routing=routing, annotators=["openai_label", "random"], human_overlap=1, seed=3
     )
     url = f"/api/v1/jobs/{job['id']}"
     client.post(
         f"{url}/comparisons",
-        json=[comparison_row(n) for n in range(12)],
+        json=marked_pairs(12, prefix="c"),
         headers=researcher.headers,
     )
 
@@ -73,6 +75,8 @@ def test_active_job_runs_to_completion_and_exports(
     lines = [orjson.loads(line) for line in annotations.text.splitlines() if line]
     human = [line for line in lines if line["annotator_kind"] == "human"]
     assert len(lines) == 24 + len(escalated)
+    simulated = {line["annotator"] for line in lines if line["annotator_kind"] == "simulated"}
+    assert simulated == {"openai_label", "random"}
     assert {line["comparison_id"] for line in human} == escalated
     pairs = client.get(
         f"{url}/export",
