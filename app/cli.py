@@ -72,7 +72,7 @@ def serve(
     settings = get_settings()
     ensure_schema()
     uvicorn.run(
-        "app.api:create_app",
+        "app.server:create_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,

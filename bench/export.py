@@ -222,8 +222,8 @@ def judgments_of(url: str, job_id: int) -> int:
 def time_stats(url: str, job_id: int) -> float:
     from fastapi.testclient import TestClient
 
-    from app.api import create_app
     from app.config import Settings
+    from app.server import create_app
 
     token = Path(os.environ.get("TMPDIR", "/tmp"), "prefarm-bench-token").read_text()
     engine = make_engine(url)

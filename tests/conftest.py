@@ -18,11 +18,11 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from app.accounts.service import create_token, create_user
-from app.api import create_app
 from app.config import Settings
 from app.db.engine import make_engine, session_scope
 from app.db.migrate import upgrade
 from app.db.models import Base
+from app.server import create_app
 
 SHARED_DATA = Path(
     os.environ.get("PREFARM_SHARED_DATA", Path(__file__).parents[2] / "shared" / "data")

@@ -20,8 +20,8 @@ from app.annotators.config import (
     parse_config,
 )
 from app.annotators.prompts import check_template
+from app.db.dialect import insert_ignoring_conflicts
 from app.db.models import Annotator
-from app.worker.sqlutil import insert_ignoring_conflicts
 
 AnyConfig = AnnotatorConfig | PoolConfig
 

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.api.bulk import BULK_RESPONSES, bulk_request_body, ingest_request
-from app.api.deps import ApiUser, SessionDep, load_job
-from app.api.pagination import decode_cursor, encode_cursor
 from app.api.schemas import AnnotationOut, AnnotationPage, IngestResult
 from app.db.models import Annotation, Annotator, Comparison, Job
+from app.http.deps import ApiUser, SessionDep, load_job
+from app.http.pagination import decode_cursor, encode_cursor
 from app.ingest.annotations import store_annotations
 from app.ingest.comparisons import IngestCounts
 from app.ingest.rows import AnnotationRow

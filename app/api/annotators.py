@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 
 from app.annotators.config import AnnotatorConfig, ConfigError, PoolConfig
 from app.annotators.registry import NameTaken, UnknownAnnotators, list_configs, register
-from app.api.deps import ApiUser, SessionDep, load_job
-from app.api.errors import ApiError, not_found
+from app.http.deps import ApiUser, SessionDep, load_job
+from app.http.errors import ApiError, not_found
 from app.worker.requeue import requeue_tasks
 
 router = APIRouter(prefix="/api/v1/annotators", tags=["annotators"])

@@ -12,9 +12,9 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from app.api.deps import load_job
 from app.api.schemas import IngestResult
 from app.db.models import Job, User
+from app.http.deps import load_job
 from app.ingest.comparisons import IngestCounts
 from app.ingest.parse import parse_rows
 

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from app.api.bulk import BULK_RESPONSES, bulk_request_body, ingest_request
-from app.api.deps import ApiUser, SessionDep, load_job
-from app.api.pagination import decode_cursor, encode_cursor
 from app.api.schemas import ComparisonOut, ComparisonPage, IngestResult
 from app.db.models import Comparison, Instruction, Output
+from app.http.deps import ApiUser, SessionDep, load_job
+from app.http.pagination import decode_cursor, encode_cursor
 from app.ingest.comparisons import store_comparisons
 from app.ingest.rows import ComparisonRow
 

@@ -7,12 +7,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import ApiUser, SessionDep, load_job
-from app.api.errors import ApiError
 from app.api.selection import selection_params
 from app.exports import ExportOptionError, ExportOptions, export_bytes
 from app.exports.options import FileType, Format
-from app.routing.calibration import below_agreement_floor_excluded
+from app.http.deps import ApiUser, SessionDep, load_job
+from app.http.errors import ApiError
+from app.stats.calibration import below_agreement_floor_excluded
 from app.stats.data import Selection
 
 router = APIRouter(prefix="/api/v1/jobs/{job_id}/export", tags=["exports"])

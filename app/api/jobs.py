@@ -12,11 +12,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.annotators.registry import unknown_names
-from app.api.deps import ApiUser, SessionDep, load_job
-from app.api.errors import ApiError
-from app.api.pagination import decode_cursor, encode_cursor
 from app.api.schemas import JobCreate, JobOut, JobPage, JobProgress, JobUpdate
 from app.db.models import Annotation, Comparison, Job, Task, User
+from app.http.deps import ApiUser, SessionDep, load_job
+from app.http.errors import ApiError
+from app.http.pagination import decode_cursor, encode_cursor
 from app.routing.rerouting import reroute_untouched
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])

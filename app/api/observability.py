@@ -13,8 +13,8 @@ from sqlalchemy import Engine
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.errors import ApiError
 from app.config import Settings
+from app.http.errors import ApiError
 from app.observability import metrics
 from app.observability.logs import request_id_var
 

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from fastapi import Query
 
-from app.api.errors import ApiError
 from app.db.models import ANNOTATOR_KINDS
+from app.http.errors import ApiError
 from app.stats.data import Selection
 
 

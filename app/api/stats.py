@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from app.api.deps import ApiUser, SessionDep, load_job
 from app.api.selection import selection_params
+from app.http.deps import ApiUser, SessionDep, load_job
 from app.stats.data import Selection
 from app.stats.report import TABLES, job_statistics, table_csv
 

@@ -175,7 +175,7 @@ class Comparison(CreatedAt, Base):
     extra: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON)
     # SHA-256 of the posted row: re-posting an id with other content is a conflict, not a no-op.
     content_sha256: Mapped[str] = mapped_column(String(64))
-    # Human leasing (app/web/assignment.py): raters holding a live lease or done with it, and
+    # Human leasing (app/rating/assignment.py): raters holding a live lease or done with it, and
     # whether that is still below the job's human_overlap k.
     human_claims: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Why an `active` job sent this comparison to humans after its simulated judgments

@@ -28,10 +28,10 @@ def demo(
     ] = 60.0,
 ) -> None:
     """Run prefarm with demo accounts and jobs on an embedded SQLite database (Ctrl-C stops)."""
-    from app.api import create_app
     from app.db.engine import make_engine
     from app.db.migrate import upgrade
     from app.observability.logs import configure_logging
+    from app.server import create_app
 
     configure_logging("warning", "text")  # the console is for the instructions below
     url = f"sqlite:///{database.resolve()}"

@@ -8,8 +8,8 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.db.bulk import append_rows, commit_with_retry, existing_rows, matching_rows
 from app.db.models import Annotation, Annotator, Comparison
-from app.ingest.bulk import append_rows, commit_with_retry, existing_rows, matching_rows
 from app.ingest.comparisons import IngestCounts
 from app.ingest.parse import RowErrors
 from app.ingest.rows import AnnotationRow

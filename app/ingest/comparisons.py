@@ -11,13 +11,13 @@ import orjson
 from sqlalchemy.orm import Session
 
 from app.annotators.seeding import comparison_key
+from app.db.bulk import append_rows, commit_with_retry, existing_rows
 from app.db.models import Comparison, Instruction, Job, Output
 from app.errors import ApiError
-from app.ingest.bulk import append_rows, commit_with_retry, existing_rows
 from app.ingest.parse import RowErrors
 from app.ingest.rows import ComparisonRow
+from app.routing.planning import plan_tasks
 from app.routing.policy import Routing, initial_route
-from app.worker.planning import plan_tasks
 
 
 @dataclass(frozen=True)

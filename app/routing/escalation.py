@@ -11,8 +11,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.db.models import Annotation, Annotator, Comparison, Job
-from app.routing.calibration import calibration
 from app.routing.policy import Routing, SimulatedJudgment, escalation_reason
+from app.stats.calibration import calibration
 
 
 def escalate(session: Session, comparison_ids: Sequence[int]) -> None:

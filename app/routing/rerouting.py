@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from app.annotators.seeding import comparison_key
 from app.db.models import Annotation, Comparison, Job, Task
 from app.routing.completion import settle_comparisons
+from app.routing.planning import plan_tasks
 from app.routing.policy import Routing, initial_route
-from app.worker.planning import plan_tasks
 
 _CHUNK = 5000
 

@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from app.routing.calibration import calibration
+from app.stats.calibration import calibration
 from app.stats.data import (
     JudgmentArrays,
     Selection,

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from app.accounts.secrets import hash_password
 from app.accounts.service import AccountError, create_user
 from app.db.models import Annotation, Annotator, Job, RaterJob, User
+from app.rating.quality import job_quality, pause_rater, unpause_rater
+from app.rating.settings import human_settings, save_human_settings
 from app.web.deps import AdminLogin, SessionDep, SettingsDep, check_csrf
 from app.web.errors import WebError
-from app.web.job_settings import human_settings, save_human_settings
-from app.web.quality import job_quality, pause_rater, unpause_rater
 from app.web.sessions import end_all_sessions
 from app.web.templating import render
 

@@ -14,7 +14,7 @@ from app.web.sessions import SESSION_COOKIE, Login, find_login, tokens_match
 
 
 def web_db(request: Request) -> Iterator[Session]:
-    # Not app.api.deps: the API package mounts these pages, so importing it here would be circular.
+    # Not app.http.deps: the API package mounts these pages, so importing it here would be circular.
     with request.app.state.session_factory() as session:
         yield session
 

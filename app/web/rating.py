@@ -20,7 +20,7 @@ from app.db.models import (
     Output,
     RaterJob,
 )
-from app.web.assignment import (
+from app.rating.assignment import (
     CHOICES,
     HUMAN_QUEUE,
     JudgingError,
@@ -28,10 +28,10 @@ from app.web.assignment import (
     skip_comparison,
     submit_judgment,
 )
+from app.rating.quality import enforce_gold_floor
+from app.rating.settings import HumanSettings, settings_from_row
 from app.web.deps import RaterLogin, SessionDep, SettingsDep, check_csrf
 from app.web.errors import WebError
-from app.web.job_settings import HumanSettings, settings_from_row
-from app.web.quality import enforce_gold_floor
 from app.web.sessions import Login
 from app.web.templating import render
 

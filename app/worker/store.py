@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, aliased
 
 from app.annotators.seeding import comparison_key
+from app.db.dialect import insert_ignoring_conflicts, is_postgres
 from app.db.models import (
     Annotation,
     Annotator,
@@ -32,7 +33,6 @@ from app.db.models import (
 )
 from app.routing.completion import settle_comparisons
 from app.routing.escalation import escalate
-from app.worker.sqlutil import insert_ignoring_conflicts, is_postgres
 
 OutcomeKind = Literal["done", "retry", "failed", "release"]
 

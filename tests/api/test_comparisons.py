@@ -273,7 +273,7 @@ def test_body_over_the_size_limit_is_413(
     job,
     stored_counts,
 ) -> None:
-    from app.api import create_app
+    from app.server import create_app
 
     small = create_app(settings.model_copy(update={"max_body_bytes": 1000}), engine)
     with TestClient(small) as client:

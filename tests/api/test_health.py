@@ -16,8 +16,8 @@ def test_readyz_reports_database_and_schema(client: TestClient) -> None:
 
 
 def test_readyz_is_503_when_the_schema_is_behind(tmp_path, settings) -> None:
-    from app.api import create_app
     from app.db.engine import make_engine
+    from app.server import create_app
 
     engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
     with TestClient(create_app(settings, engine)) as client:

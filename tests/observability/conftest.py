@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
-from app.api import create_app
 from app.config import Settings
+from app.server import create_app
 
 
 @pytest.fixture

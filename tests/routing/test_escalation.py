@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import Comparison
-from app.routing.calibration import human_mode
+from app.stats.calibration import human_mode
 from tests.api.conftest import comparison_row
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db.engine import session_scope
 from app.db.models import Annotation, Assignment, Comparison, RaterJob, User
-from app.web.job_settings import save_human_settings
+from app.rating.settings import save_human_settings
 from app.web.sessions import SESSION_COOKIE, start_session
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import Assignment, Comparison, Job, User
-from app.web.assignment import JudgingError, lease_next, submit_judgment
-from app.web.job_settings import HumanSettings, human_settings
+from app.rating.assignment import JudgingError, lease_next, submit_judgment
+from app.rating.settings import HumanSettings, human_settings
 from tests.web.conftest import assignments_of, comparison_rows, judgments_of
 
 LEASE = HumanSettings(

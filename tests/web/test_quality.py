@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from app.db.models import Annotation, Annotator, Comparison, User
-from app.web.quality import job_quality
+from app.rating.quality import job_quality
 from tests.web.conftest import assignments_of, comparison_rows, judgments_of
 
 

@@ -14,9 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from app.api import create_app
 from app.config import Settings
 from app.db.models import Annotation, Task
+from app.server import create_app
 from tests.fakes.fixtures import expected_preference, marked_pairs
 
 WORKER_COMMAND = [sys.executable, "-c", "from app.cli import main; main()", "worker"]

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import Annotation, Annotator, Assignment, Comparison, User
-from app.web.job_settings import HumanSettings
+from app.rating.settings import HumanSettings
 
 
 @dataclass(frozen=True)

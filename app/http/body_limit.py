@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.errors import error_body
+from app.http.errors import error_body
 
 
 class BodyTooLarge(Exception):

@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Annotation, Annotator, Assignment, Comparison, Job, User
 from app.ingest.rows import LABEL_PREFERENCE
+from app.rating.settings import HumanSettings
 from app.routing.completion import settle_comparisons
-from app.web.job_settings import HumanSettings
 
 # Comparison routes whose work goes to raters (app/routing: `human` only, or `both` for the
 # calibration slice and escalated comparisons). The literal SQL matches the partial index

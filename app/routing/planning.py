@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from app.annotators.config import PoolConfig
 from app.annotators.registry import load_configs
 from app.annotators.seeding import comparison_key, pool_member
+from app.db.bulk import LOOKUP_CHUNK, append_rows
 from app.db.models import Job, Task
-from app.ingest.bulk import LOOKUP_CHUNK, append_rows
 
 _DIRECT = text(
     "INSERT INTO tasks (job_id, comparison_id, annotator_id, status, attempts) "

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.service import user_for_token
-from app.api.errors import ApiError, not_found
 from app.db.models import Job, User
+from app.http.errors import ApiError, not_found
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `prefarm tokens create`.")
 

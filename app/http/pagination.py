@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from app.api.errors import ApiError
+from app.http.errors import ApiError
 
 
 def encode_cursor(last_id: int) -> str:

@@ -1,0 +1,1 @@
+"""Human rating: which comparison a rater gets, assignments, judgments, quality control."""
