@@ -41,11 +41,11 @@ def db_upgrade() -> None:
 
 def ensure_schema() -> None:
     """SQLite is migrated on start; PostgreSQL must be upgraded deliberately."""
-    from app.db.engine import is_sqlite
+    from app.db.dialect import is_sqlite_url
     from app.db.migrate import current_revision, head_revision, upgrade
 
     engine = _engine()
-    if is_sqlite(get_settings().database_url):
+    if is_sqlite_url(get_settings().database_url):
         upgrade(engine)
         return
     current, head = current_revision(engine), head_revision()
@@ -93,11 +93,11 @@ def users_create(
 ) -> None:
     """Create an account."""
     from app.accounts.service import AccountError, create_user
-    from app.db.engine import session_scope
+    from app.db.session import unit_of_work
 
     ensure_schema()
     try:
-        with session_scope(_engine()) as session:
+        with unit_of_work(_engine()) as session:
             user = create_user(session, email, role, password)
             typer.echo(f"created {user.role} {user.email} (id {user.id})")
     except AccountError as exc:
@@ -112,11 +112,11 @@ def tokens_create(
 ) -> None:
     """Create an API token; it is printed once and stored only as a hash."""
     from app.accounts.service import AccountError, create_token, find_user
-    from app.db.engine import session_scope
+    from app.db.session import unit_of_work
 
     ensure_schema()
     try:
-        with session_scope(_engine()) as session:
+        with unit_of_work(_engine()) as session:
             token = create_token(session, find_user(session, email), name)
     except AccountError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -146,16 +146,15 @@ def export(
     """Write a job's judgments as a training dataset, with a progress bar."""
     from app.exports import ExportOptionError, ExportOptions
     from app.exports.command import ExportCommandError, file_type_for, run_export
-    from app.stats.data import Selection
+    from app.stats.data import Selection, comma_separated
 
     ensure_schema()
     file_type, gzip = file_type_for(out)
-    names = lambda text: tuple(p.strip() for p in text.split(",") if p.strip())  # noqa: E731
     options = ExportOptions(
         format=format,  # type: ignore[arg-type]
         file_type=file_type,  # type: ignore[arg-type]
         gzip=gzip,
-        selection=Selection(annotators=names(annotators), kinds=names(kinds)),
+        selection=Selection(annotators=comma_separated(annotators), kinds=comma_separated(kinds)),
         aggregate=aggregate,  # type: ignore[arg-type]
         ties=ties,  # type: ignore[arg-type]
         min_judgments=min_judgments,

@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     worker_shutdown_grace_seconds: float = Field(
         default=30, ge=0, description="On SIGTERM, how long running calls may finish."
     )
-    # Observability (app/observability, app/api/observability.py).
+    # Observability (app/observability, app/http/observability.py, app/api/metrics.py).
     log_format: Literal["json", "text"] = Field(
         default="json", description="`json` (one object a line, with request ids) or `text`."
     )

@@ -1,12 +1,13 @@
-"""The error every layer raises for a request that cannot be served; the API renders it as
-`{"error": {"code", "message", "details"}}` with its status."""
+"""The error every layer raises for a request that cannot be served. The HTTP layer renders it
+as `{"error": {"code", "message", "details"}}` for the API and as an error page for browsers,
+with its status (app.http.errors)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 
-class ApiError(Exception):
+class RequestError(Exception):
     def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
         super().__init__(message)
         self.status = status
@@ -15,5 +16,5 @@ class ApiError(Exception):
         self.details = details
 
 
-def not_found(what: str) -> ApiError:
-    return ApiError(404, "not_found", f"{what} not found")
+def not_found(what: str) -> RequestError:
+    return RequestError(404, "not_found", f"{what} not found")

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from app import __version__
@@ -13,15 +18,22 @@ from app.api.comparisons import router as comparisons_router
 from app.api.exports import router as exports_router
 from app.api.health import router as health_router
 from app.api.jobs import router as jobs_router
-from app.api.observability import install_observability
+from app.api.metrics import router as metrics_router
 from app.api.stats import router as stats_router
 from app.config import Settings, get_settings
-from app.dashboard import router as dashboard_router
-from app.db.engine import get_engine, session_factory
+from app.dashboard.pages import router as dashboard_router
+from app.db.dialect import runs_worker_in_server
+from app.db.engine import get_engine
 from app.http.body_limit import BodySizeLimit
 from app.http.errors import install_error_handlers
-from app.web import install_web
-from app.worker.process import inprocess_worker_lifespan
+from app.http.observability import RequestObservability
+from app.observability.metrics import database_registry
+from app.resources import resource_dir
+from app.web.admin import router as admin_router
+from app.web.login import router as login_router
+from app.web.rating import router as rating_router
+from app.worker.process import BackgroundWorker
+from app.worker.runner import WorkerOptions
 
 DESCRIPTION = """
 prefarm stores instruction/output pairs, routes each comparison to human raters or simulated
@@ -30,6 +42,43 @@ LLM annotators, and exports agreement statistics and preference datasets.
 Authenticate with `Authorization: Bearer <token>` (`prefarm tokens create`). Every error is
 `{"error": {"code", "message", "details"}}`.
 """
+
+ROUTERS = (
+    health_router,
+    metrics_router,
+    jobs_router,
+    comparisons_router,
+    annotations_router,
+    stats_router,
+    annotators_router,
+    annotator_tasks_router,
+    exports_router,
+    login_router,  # the rating pages for raters and admins
+    rating_router,
+    admin_router,
+    dashboard_router,  # the researcher dashboard
+)
+
+
+@asynccontextmanager
+async def inprocess_worker_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Runs one worker inside the API server when PREFARM_INPROCESS_WORKER says so (by default:
+    on SQLite, where there is one machine and no separate worker processes)."""
+    settings: Settings = app.state.settings
+    engine: Engine = app.state.engine
+    enabled = settings.inprocess_worker
+    if enabled is None:
+        enabled = runs_worker_in_server(engine)
+    background = None
+    if enabled:
+        background = BackgroundWorker(engine, WorkerOptions.from_settings(settings))
+        background.start()
+        app.state.worker = background.worker
+    try:
+        yield
+    finally:
+        if background is not None:
+            await asyncio.to_thread(background.stop)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -43,16 +92,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.session_factory = session_factory(engine)
+    app.state.metrics_registry = database_registry(engine, settings.metrics_cache_seconds)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for router in (health_router, jobs_router, comparisons_router, annotations_router):
+    app.mount("/static", StaticFiles(directory=resource_dir("templates") / "static"), "static")
+    for router in ROUTERS:
         app.include_router(router)
-    app.include_router(stats_router)
-    app.include_router(annotators_router)
-    app.include_router(annotator_tasks_router)
-    app.include_router(exports_router)
-    install_web(app)  # the rating pages for raters and admins
-    app.include_router(dashboard_router)  # the researcher dashboard
-    install_observability(app, settings, engine)  # last: its middleware wraps all the others
+    app.add_middleware(RequestObservability)  # last: the outermost, it sees every answer
     return app

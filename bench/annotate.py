@@ -27,9 +27,10 @@ from sqlalchemy import func, select, update
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.annotators.registry import register
-from app.db.engine import make_engine, session_scope
+from app.db.engine import make_engine
 from app.db.migrate import upgrade
 from app.db.models import Annotation, Job, Task, User
+from app.db.session import unit_of_work
 from app.ingest.comparisons import store_comparisons
 from app.ingest.rows import ComparisonRow
 from bench.common import PREFARM, alpaca_outputs, fresh_database
@@ -76,7 +77,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def queue_job(engine, owner_id: int, annotator: str, rows: list[ComparisonRow]) -> int:  # type: ignore[no-untyped-def]
-    with session_scope(engine) as session:
+    with unit_of_work(engine) as session:
         job = Job(
             owner_id=owner_id,
             name=f"bench {annotator}",
@@ -88,7 +89,7 @@ def queue_job(engine, owner_id: int, annotator: str, rows: list[ComparisonRow]) 
         session.add(job)
         session.flush()
         job_id = job.id
-    with session_scope(engine) as session:
+    with unit_of_work(engine) as session:
         store_comparisons(session, session.get(Job, job_id), rows)  # type: ignore[arg-type]
     return job_id
 
@@ -97,7 +98,7 @@ def run_once(
     engine, fake_pid: int, url: str, database_url: str, concurrency: int, workers: int, run: int
 ):  # type: ignore[no-untyped-def]
     annotator = f"bench_c{concurrency}_r{run}"  # a new config each run: no cache hits
-    with session_scope(engine) as session:
+    with unit_of_work(engine) as session:
         register(
             session,
             {
@@ -125,7 +126,7 @@ def run_once(
     processes = [subprocess.Popen([*PREFARM, "worker"], env=env) for _ in range(workers)]
     try:
         time.sleep(8)  # imports and connections; the job is paused meanwhile
-        with session_scope(engine) as session:
+        with unit_of_work(engine) as session:
             session.execute(update(Job).where(Job.id == job_id).values(status="active"))
         cpu_before = sum(cpu_seconds(p.pid) for p in processes)
         fake_before = cpu_seconds(fake_pid)
@@ -168,7 +169,7 @@ def main() -> None:
     database_url = fresh_database("prefarm_annotate_bench")
     engine = make_engine(database_url)
     upgrade(engine)
-    with session_scope(engine) as session:
+    with unit_of_work(engine) as session:
         session.add(User(email="bench@example.org", role="researcher"))
     fake, url = start_fake_provider()
     try:

@@ -121,10 +121,10 @@ def _seed_job(engine: Engine, owner_id: int, name: str, n_annotations: int, huma
 
 def seed(url: str, n_annotations: int, n_stats: int) -> dict[str, int]:
     from app.accounts.service import create_token, create_user
-    from app.db.engine import session_scope
+    from app.db.session import unit_of_work
 
     engine = _reset(url)
-    with session_scope(engine) as session:
+    with unit_of_work(engine) as session:
         user = create_user(session, "bench@example.org", "researcher", None)
         token = create_token(session, user, "bench")
         owner = user.id

@@ -27,9 +27,10 @@ from sqlalchemy import text
 
 from app.accounts.secrets import hash_password
 from app.accounts.service import create_user
-from app.db.engine import make_engine, session_scope
+from app.db.engine import make_engine
 from app.db.migrate import upgrade
 from app.db.models import RaterJob
+from app.db.session import unit_of_work
 from bench.common import fresh_database, researcher_token, served
 
 DATABASE = "prefarm_web_bench"
@@ -84,7 +85,7 @@ def make_raters(database_url: str, job_id: int, count: int) -> list[str]:
     engine = make_engine(database_url)
     password_hash = hash_password(PASSWORD)  # one argon2 hash, shared: the bench is not about it
     emails = [f"rater{n}@bench.example.org" for n in range(count)]
-    with session_scope(engine) as session:
+    with unit_of_work(engine) as session:
         for email in emails:
             user = create_user(session, email, "rater")
             user.password_hash = password_hash

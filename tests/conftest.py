@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 
 from app.accounts.service import create_token, create_user
 from app.config import Settings
-from app.db.engine import make_engine, session_scope
+from app.db.engine import make_engine
 from app.db.migrate import upgrade
 from app.db.models import Base
+from app.db.session import unit_of_work
 from app.server import create_app
 
 SHARED_DATA = Path(
@@ -143,7 +144,7 @@ def make_account(engine: Engine):
         role: str = "researcher", email: str | None = None, password: str | None = None
     ) -> Account:
         email = email or f"{role}{next(counter)}@example.org"
-        with session_scope(engine) as session:
+        with unit_of_work(engine) as session:
             user = create_user(session, email, role, password)
             token = create_token(session, user, "tests") if role != "rater" else None
             return Account(user.id, user.email, role, token, password)

@@ -14,8 +14,17 @@ from app.db.models import ROLES, Annotator, ApiToken, User
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
+MIN_PASSWORD_LENGTH = 8
+
+
 class AccountError(ValueError):
     pass
+
+
+def check_password(password: str) -> None:
+    """The password policy, the same for the CLI and the admin pages."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"passwords need at least {MIN_PASSWORD_LENGTH} characters")
 
 
 def create_user(session: Session, email: str, role: str, password: str | None = None) -> User:
@@ -26,6 +35,8 @@ def create_user(session: Session, email: str, role: str, password: str | None = 
         raise AccountError("email must contain @")
     if session.scalar(select(User).where(User.email == email)) is not None:
         raise AccountError(f"a user with email {email} exists already")
+    if password is not None:
+        check_password(password)
     user = User(
         email=email,
         role=role,
@@ -37,6 +48,11 @@ def create_user(session: Session, email: str, role: str, password: str | None = 
     if role == "rater":
         session.add(Annotator(kind="human", name=f"human:{email}", user_id=user.id))
     return user
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    check_password(password)
+    user.password_hash = hash_password(password)
 
 
 def find_user(session: Session, email: str) -> User:

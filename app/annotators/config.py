@@ -16,8 +16,6 @@ import orjson
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-PROVIDERS = ("openai", "anthropic", "openai_compatible", "builtin")
-PARSERS = ("label", "json", "tool", "logprob", "batch", "builtin")
 BUILTIN_MODELS = ("longest", "random")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$"
 

@@ -21,7 +21,7 @@ from app.annotators.config import (
 )
 from app.annotators.prompts import check_template
 from app.db.dialect import insert_ignoring_conflicts
-from app.db.models import Annotator
+from app.db.models import Annotator, table
 
 AnyConfig = AnnotatorConfig | PoolConfig
 
@@ -68,7 +68,7 @@ def sync_shipped(session: Session, names: list[str] | None = None) -> None:
         elif row.kind == "simulated" and row.config_sha256 != values["config_sha256"]:
             row.config, row.config_sha256 = values["config"], values["config_sha256"]
     if new_rows:  # another process may insert the same names at the same moment
-        session.execute(insert_ignoring_conflicts(session, Annotator.__table__), new_rows)
+        session.execute(insert_ignoring_conflicts(session, table(Annotator)), new_rows)
     session.flush()
 
 

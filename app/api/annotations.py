@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.api.bulk import BULK_RESPONSES, bulk_request_body, ingest_request
 from app.api.schemas import AnnotationOut, AnnotationPage, IngestResult
-from app.db.models import Annotation, Annotator, Comparison, Job
-from app.http.deps import ApiUser, SessionDep, load_job
-from app.http.pagination import decode_cursor, encode_cursor
+from app.db.models import Job
+from app.http.deps import ApiUser, SessionDep
+from app.http.pagination import decode_cursor, page_cursor
 from app.ingest.annotations import store_annotations
 from app.ingest.comparisons import IngestCounts
 from app.ingest.rows import AnnotationRow
+from app.jobs.access import load_visible_job
+from app.jobs.listing import annotation_page
 
 router = APIRouter(prefix="/api/v1/jobs/{job_id}/annotations", tags=["annotations"])
 
@@ -58,41 +59,32 @@ def list_annotations(
     after: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
     annotator: Annotated[str | None, Query(max_length=200)] = None,
 ) -> AnnotationPage:
-    load_job(session, user, job_id)
-    query = (
-        select(Annotation, Annotator.name, Annotator.kind, Comparison.external_id)
-        .join(Annotator, Annotator.id == Annotation.annotator_id)
-        .join(Comparison, Comparison.id == Annotation.comparison_id)
-        .where(Annotation.job_id == job_id, Annotation.id > decode_cursor(after))
+    load_visible_job(session, user, job_id)
+    page = annotation_page(
+        session, job_id, after=decode_cursor(after), limit=limit, annotator=annotator
     )
-    if annotator is not None:
-        query = query.where(Annotator.name == annotator)
-    rows = session.execute(query.order_by(Annotation.id).limit(limit + 1)).all()
     items = [
         AnnotationOut(
-            id=a.id,
-            comparison_id=external_id,
-            annotator=name,
-            annotator_kind=kind,
-            repeat=a.repeat,
-            preference=a.preference,
-            label=a.label,
-            shown_swapped=a.shown_swapped,
-            rationale=a.rationale,
-            parse_error=a.parse_error,
-            cost_usd=a.cost_usd,
-            prompt_tokens=a.prompt_tokens,
-            completion_tokens=a.completion_tokens,
-            latency_ms=a.latency_ms,
-            seconds_on_task=a.seconds_on_task,
-            is_noisy_label=a.is_noisy_label,
-            source=a.source,
-            metadata=a.extra,
-            created_at=a.created_at,
+            id=row.annotation.id,
+            comparison_id=row.comparison_external_id,
+            annotator=row.annotator,
+            annotator_kind=row.annotator_kind,
+            repeat=row.annotation.repeat,
+            preference=row.annotation.preference,
+            label=row.annotation.label,
+            shown_swapped=row.annotation.shown_swapped,
+            rationale=row.annotation.rationale,
+            parse_error=row.annotation.parse_error,
+            cost_usd=row.annotation.cost_usd,
+            prompt_tokens=row.annotation.prompt_tokens,
+            completion_tokens=row.annotation.completion_tokens,
+            latency_ms=row.annotation.latency_ms,
+            seconds_on_task=row.annotation.seconds_on_task,
+            is_noisy_label=row.annotation.is_noisy_label,
+            source=row.annotation.source,
+            metadata=row.annotation.extra,
+            created_at=row.annotation.created_at,
         )
-        for a, name, kind, external_id in rows[:limit]
+        for row in page.items
     ]
-    return AnnotationPage(
-        items=items,
-        next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None,
-    )
+    return AnnotationPage(items=items, next_cursor=page_cursor(page))

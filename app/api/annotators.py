@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field
 
 from app.annotators.config import AnnotatorConfig, ConfigError, PoolConfig
 from app.annotators.registry import NameTaken, UnknownAnnotators, list_configs, register
-from app.http.deps import ApiUser, SessionDep, load_job
-from app.http.errors import ApiError, not_found
+from app.errors import RequestError, not_found
+from app.http.deps import ApiUser, SessionDep
+from app.jobs.access import load_visible_job
 from app.worker.requeue import requeue_tasks
 
 router = APIRouter(prefix="/api/v1/annotators", tags=["annotators"])
@@ -63,16 +64,13 @@ def _out(config: AnnotatorConfig | PoolConfig, version: str, shipped: bool) -> A
 
 @router.get("", response_model=AnnotatorList, summary="List simulated annotators and pools")
 def list_annotators(user: ApiUser, session: SessionDep) -> AnnotatorList:
-    items = [_out(*entry) for entry in list_configs(session)]
-    session.commit()  # shipped configs are written on first use
-    return AnnotatorList(items=items)
+    return AnnotatorList(items=[_out(*entry) for entry in list_configs(session)])
 
 
 @router.get("/{name}", response_model=AnnotatorOut, summary="Read one annotator config")
 def read_annotator(name: str, user: ApiUser, session: SessionDep) -> AnnotatorOut:
     for entry in list_configs(session):
         if entry[0].name == name:
-            session.commit()
             return _out(*entry)
     raise not_found(f"annotator {name!r}")
 
@@ -94,8 +92,8 @@ def register_annotator(
     response: Response,
     body: dict[str, Any] = Body(openapi_examples={"vllm": {"value": _EXAMPLE}}),
 ) -> AnnotatorOut:
-    if user.role != "admin" and (body.get("base_url") or body.get("api_key_env")):
-        raise ApiError(
+    if not user.is_admin and (body.get("base_url") or body.get("api_key_env")):
+        raise RequestError(
             403,
             "forbidden",
             "only admins may register configs with base_url or api_key_env: workers send "
@@ -104,12 +102,11 @@ def register_annotator(
     try:
         config, version, created = register(session, body)
     except ConfigError as exc:
-        raise ApiError(422, "invalid_config", str(exc)) from exc
+        raise RequestError(422, "invalid_config", str(exc)) from exc
     except UnknownAnnotators as exc:
-        raise ApiError(422, "unknown_annotators", str(exc), {"unknown": exc.names}) from exc
+        raise RequestError(422, "unknown_annotators", str(exc), {"unknown": exc.names}) from exc
     except NameTaken as exc:
-        raise ApiError(409, "name_taken", str(exc)) from exc
-    session.commit()
+        raise RequestError(409, "name_taken", str(exc)) from exc
     if not created:
         response.status_code = 200
     return _out(config, version, False)
@@ -124,7 +121,6 @@ def retry_tasks(
     job_id: int, user: ApiUser, session: SessionDep, body: RetryRequest | None = None
 ) -> RetryResult:
     body = body or RetryRequest()
-    job = load_job(session, user, job_id, for_update=True)
+    job = load_visible_job(session, user, job_id, for_update=True)
     result = requeue_tasks(session, job.id, failed=body.failed, unparsed=body.unparsed)
-    session.commit()
     return RetryResult(requeued_failed=result.failed, requeued_unparsed=result.unparsed)

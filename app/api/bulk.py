@@ -12,11 +12,13 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from app.accounts.identity import Account
 from app.api.schemas import IngestResult
-from app.db.models import Job, User
-from app.http.deps import load_job
+from app.db.models import Job
+from app.http.deps import request_settings
 from app.ingest.comparisons import IngestCounts
 from app.ingest.parse import parse_rows
+from app.jobs.access import load_visible_job
 
 Row = TypeVar("Row", bound=BaseModel)
 
@@ -49,21 +51,25 @@ def bulk_request_body(row_model: type[BaseModel], example: dict[str, Any]) -> di
 async def ingest_request(
     request: Request,
     session: Session,
-    user: User,
+    user: Account,
     job_id: int,
     row_model: type[Row],
     store: Callable[[Session, Job, list[Row]], IngestCounts],
 ) -> IngestResult:
-    """Check access, read and validate every row, then store them all or none."""
-    job = await run_in_threadpool(load_job, session, user, job_id)
-    session.commit()  # end the read transaction while the body streams in
+    """Read and validate every row, then (off the event loop) check access and store them all
+    or none. The body is read before the database is touched, so a slow upload holds no
+    transaction open."""
     rows = await parse_rows(
         request.stream(),
         request.headers.get("content-type", ""),
         row_model,
-        request.app.state.settings.max_batch_rows,
+        request_settings(request).max_batch_rows,
     )
-    counts = await run_in_threadpool(store, session, job, rows)
+
+    def store_visible() -> IngestCounts:
+        return store(session, load_visible_job(session, user, job_id), rows)
+
+    counts = await run_in_threadpool(store_visible)
     return IngestResult(
         received=counts.received, created=counts.created, unchanged=counts.unchanged
     )

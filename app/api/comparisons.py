@@ -5,16 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import select
-from sqlalchemy.orm import aliased
 
 from app.api.bulk import BULK_RESPONSES, bulk_request_body, ingest_request
 from app.api.schemas import ComparisonOut, ComparisonPage, IngestResult
-from app.db.models import Comparison, Instruction, Output
-from app.http.deps import ApiUser, SessionDep, load_job
-from app.http.pagination import decode_cursor, encode_cursor
+from app.http.deps import ApiUser, SessionDep
+from app.http.pagination import decode_cursor, page_cursor
 from app.ingest.comparisons import store_comparisons
 from app.ingest.rows import ComparisonRow
+from app.jobs.access import load_visible_job
+from app.jobs.listing import comparison_page
 
 router = APIRouter(prefix="/api/v1/jobs/{job_id}/comparisons", tags=["comparisons"])
 
@@ -57,38 +56,25 @@ def list_comparisons(
     status: Annotated[str | None, Query(max_length=20)] = None,
     route: Annotated[str | None, Query(max_length=20)] = None,
 ) -> ComparisonPage:
-    load_job(session, user, job_id)
-    out_1, out_2 = aliased(Output), aliased(Output)
-    query = (
-        select(Comparison, Instruction, out_1, out_2)
-        .join(Instruction, Instruction.id == Comparison.instruction_id)
-        .join(out_1, out_1.id == Comparison.output_1_id)
-        .join(out_2, out_2.id == Comparison.output_2_id)
-        .where(Comparison.job_id == job_id, Comparison.id > decode_cursor(after))
+    load_visible_job(session, user, job_id)
+    page = comparison_page(
+        session, job_id, after=decode_cursor(after), limit=limit, status=status, route=route
     )
-    if status is not None:
-        query = query.where(Comparison.status == status)
-    if route is not None:
-        query = query.where(Comparison.route == route)
-    rows = session.execute(query.order_by(Comparison.id).limit(limit + 1)).all()
     items = [
         ComparisonOut(
-            id=c.external_id,
-            instruction=i.instruction,
-            input=i.input,
-            output_1=o1.text,
-            output_2=o2.text,
-            generator_1=o1.generator,
-            generator_2=o2.generator,
-            gold_preference=c.gold_preference,
-            route=c.route,
-            status=c.status,
-            metadata=c.extra,
-            created_at=c.created_at,
+            id=row.comparison.external_id,
+            instruction=row.instruction.instruction,
+            input=row.instruction.input,
+            output_1=row.output_1.text,
+            output_2=row.output_2.text,
+            generator_1=row.output_1.generator,
+            generator_2=row.output_2.generator,
+            gold_preference=row.comparison.gold_preference,
+            route=row.comparison.route,
+            status=row.comparison.status,
+            metadata=row.comparison.extra,
+            created_at=row.comparison.created_at,
         )
-        for c, i, o1, o2 in rows[:limit]
+        for row in page.items
     ]
-    last_id = rows[limit - 1][0].id if len(rows) > limit else None
-    return ComparisonPage(
-        items=items, next_cursor=encode_cursor(last_id) if last_id is not None else None
-    )
+    return ComparisonPage(items=items, next_cursor=page_cursor(page))

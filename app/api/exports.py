@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
 from app.api.selection import selection_params
-from app.exports import ExportOptionError, ExportOptions, export_bytes
+from app.exports import ExportOptions
 from app.exports.options import FileType, Format
-from app.http.deps import ApiUser, SessionDep, load_job
-from app.http.errors import ApiError
+from app.http.deps import ApiUser, EngineDep, SessionDep
+from app.http.downloads import export_download
+from app.jobs.access import load_visible_job
 from app.stats.calibration import below_agreement_floor_excluded
 from app.stats.data import Selection
 
@@ -41,9 +42,9 @@ router = APIRouter(prefix="/api/v1/jobs/{job_id}/export", tags=["exports"])
 )
 def export_job(
     job_id: int,
-    request: Request,
     user: ApiUser,
     session: SessionDep,
+    engine: EngineDep,
     selection: Annotated[Selection, Depends(selection_params)],
     format: Annotated[Format, Query(description="The dataset format.")],
     file_type: Annotated[FileType, Query(description="jsonl, csv where flat, parquet")] = "jsonl",
@@ -67,9 +68,8 @@ def export_job(
     ] = None,
     conversational: Annotated[bool, Query(description="trl: message lists")] = False,
 ) -> StreamingResponse:
-    job = load_job(session, user, job_id)
+    job = load_visible_job(session, user, job_id)
     selection = below_agreement_floor_excluded(session, job, selection)
-    session.commit()
     options = ExportOptions(
         format=format,
         file_type=file_type,
@@ -83,17 +83,4 @@ def export_job(
         split_seed=job.seed if split_seed is None else split_seed,
         conversational=conversational,
     )
-    try:
-        options.check()
-    except ExportOptionError as exc:
-        raise ApiError(
-            422,
-            "validation_error",
-            "this export cannot be written so",
-            [{"field": exc.field_name, "reason": exc.reason}],
-        ) from exc
-    return StreamingResponse(
-        export_bytes(request.app.state.engine, job.id, options),
-        media_type=options.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{options.filename(job.id)}"'},
-    )
+    return export_download(engine, job.id, options)

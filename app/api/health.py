@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.db.migrate import current_revision, head_revision
+from app.db.session import read_connection
+from app.http.deps import EngineDep
 
 router = APIRouter(tags=["health"])
 
@@ -22,10 +24,9 @@ def healthz() -> dict[str, str]:
     summary="The database answers and its schema is at the newest migration",
     responses={503: {"description": "not ready; the body says why"}},
 )
-def readyz(request: Request) -> JSONResponse:
-    engine = request.app.state.engine
+def readyz(engine: EngineDep) -> JSONResponse:
     try:
-        with engine.connect() as connection:
+        with read_connection(engine) as connection:
             connection.execute(text("SELECT 1"))
         revision = current_revision(engine)
     except SQLAlchemyError as exc:

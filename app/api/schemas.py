@@ -88,7 +88,7 @@ class JobUpdate(Strict):
     )
 
 
-_JOB_EXAMPLE = {
+_JOB_EXAMPLE: dict[str, Any] = {
     "id": 7,
     "name": "alpaca-7b vs gpt-4 turbo",
     "owner": "ada@example.org",

@@ -8,12 +8,8 @@ from typing import Annotated, Literal
 from fastapi import Query
 
 from app.db.models import ANNOTATOR_KINDS
-from app.http.errors import ApiError
-from app.stats.data import Selection
-
-
-def _names(value: str | None) -> tuple[str, ...]:
-    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+from app.errors import RequestError
+from app.stats.data import Selection, comma_separated
 
 
 def selection_params(
@@ -32,10 +28,10 @@ def selection_params(
         Query(description="Comparisons with a gold preference: include, exclude or only them."),
     ] = "include",
 ) -> Selection:
-    kind_names = _names(kinds)
+    kind_names = comma_separated(kinds)
     unknown = [k for k in kind_names if k not in ANNOTATOR_KINDS]
     if unknown:
-        raise ApiError(
+        raise RequestError(
             422,
             "validation_error",
             "unknown annotator kind",
@@ -46,19 +42,23 @@ def selection_params(
         )
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
-            raise ApiError(
+            raise RequestError(
                 422,
                 "validation_error",
                 "dates need a time zone",
                 [{"field": name, "reason": "give a zone, e.g. 2026-01-31T00:00:00Z"}],
             )
     if since is not None and until is not None and until <= since:
-        raise ApiError(
+        raise RequestError(
             422,
             "validation_error",
             "empty date range",
             [{"field": "until", "reason": "must be later than since"}],
         )
     return Selection(
-        annotators=_names(annotators), kinds=kind_names, since=since, until=until, gold=gold
+        annotators=comma_separated(annotators),
+        kinds=kind_names,
+        since=since,
+        until=until,
+        gold=gold,
     )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
 from app.api.selection import selection_params
-from app.http.deps import ApiUser, SessionDep, load_job
+from app.http.deps import ApiUser, EngineDep, SessionDep
+from app.jobs.access import load_visible_job
 from app.stats.data import Selection
 from app.stats.report import TABLES, job_statistics, table_csv
 
@@ -29,9 +30,9 @@ router = APIRouter(prefix="/api/v1/jobs/{job_id}/stats", tags=["statistics"])
 )
 def read_stats(
     job_id: int,
-    request: Request,
     user: ApiUser,
     session: SessionDep,
+    engine: EngineDep,
     selection: Annotated[Selection, Depends(selection_params)],
     bootstrap: Annotated[
         int, Query(ge=0, le=2000, description="Bootstrap rounds for the rating intervals.")
@@ -44,10 +45,9 @@ def read_stats(
         "evaluators"
     ),
 ) -> Any:
-    job = load_job(session, user, job_id)
-    session.commit()
+    job = load_visible_job(session, user, job_id)
     report = job_statistics(
-        request.app.state.engine,
+        engine,
         job.id,
         selection,
         seed=job.seed if seed is None else seed,

@@ -143,8 +143,9 @@ class PrefarmClient:
             delay = max(delay, float(retry_after))
         time.sleep(delay)
 
-    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        return self._request(method, path, **kwargs).json()
+    def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        data: dict[str, Any] = self._request(method, path, **kwargs).json()
+        return data
 
     def _pages(self, path: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         query = {k: v for k, v in params.items() if v is not None}

@@ -5,24 +5,25 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from app.dashboard.access import ResearcherLogin, load_visible_job
-from app.dashboard.browse import comparison_view, disagreements
 from app.dashboard.charts import bias_chart, ratings_chart, win_rate_chart
-from app.dashboard.joblist import job_page
-from app.dashboard.progress import job_progress
 from app.db.models import User
-from app.exports import ExportOptionError, ExportOptions, export_bytes
+from app.errors import not_found
+from app.exports import ExportOptions
 from app.exports.options import FileType, Format
+from app.http.deps import EngineDep, MaybeLogin, ResearcherLogin, SessionDep
+from app.http.downloads import export_download
+from app.http.pages import render
+from app.jobs.access import load_visible_job
+from app.jobs.disagreements import comparison_view, disagreements
+from app.jobs.summaries import job_page
+from app.jobs.work import work_breakdown
 from app.resources import resource_dir
+from app.stats.calibration import below_agreement_floor_excluded
 from app.stats.data import Selection
 from app.stats.report import job_statistics
-from app.web.deps import SessionDep
-from app.web.errors import WebError
-from app.web.sessions import SESSION_COOKIE, find_login
-from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,9 +42,8 @@ EXPORTS = [
 
 
 @router.get("/")
-def home(request: Request, db: SessionDep) -> Response:
+def home(login: MaybeLogin) -> Response:
     """Where `/` leads: the dashboard for researchers and admins, the rating app for raters."""
-    login = find_login(db, request.cookies.get(SESSION_COOKIE))
     if login is None:
         return RedirectResponse("/login", status_code=303)
     return RedirectResponse("/rate" if login.user.role == "rater" else "/dashboard", 303)
@@ -52,7 +52,7 @@ def home(request: Request, db: SessionDep) -> Response:
 @router.get("/dashboard/static/{name}")
 def static_file(name: str) -> Response:
     if name not in STATIC_FILES:
-        raise WebError(404, "No such file.")
+        raise not_found(f"file {name!r}")
     path = resource_dir("templates") / "dashboard" / name
     return FileResponse(path, media_type=STATIC_FILES[name])
 
@@ -61,10 +61,10 @@ def static_file(name: str) -> Response:
 def job_list(
     request: Request,
     login: ResearcherLogin,
-    db: SessionDep,
+    session: SessionDep,
     before: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
-    jobs, next_before = job_page(db, login.user, before)
+    jobs, next_before = job_page(session, login.user, before)
     return render(
         request,
         "dashboard/jobs.html",
@@ -73,10 +73,12 @@ def job_list(
 
 
 @router.get("/dashboard/jobs/{job_id}")
-def job_detail(request: Request, job_id: int, login: ResearcherLogin, db: SessionDep) -> Response:
+def job_detail(
+    request: Request, job_id: int, login: ResearcherLogin, session: SessionDep
+) -> Response:
     """Progress and exports at once; the page's script then loads the statistics fragment."""
-    job = load_visible_job(db, login.user, job_id)
-    owner = db.scalar(select(User.email).where(User.id == job.owner_id)) or ""
+    job = load_visible_job(session, login.user, job_id)
+    owner = session.scalar(select(User.email).where(User.id == job.owner_id)) or ""
     return render(
         request,
         "dashboard/job.html",
@@ -84,7 +86,7 @@ def job_detail(request: Request, job_id: int, login: ResearcherLogin, db: Sessio
             "login": login,
             "job": job,
             "owner": owner,
-            "progress": job_progress(db, job),
+            "progress": work_breakdown(session, job),
             "exports": EXPORTS,
         },
     )
@@ -92,13 +94,12 @@ def job_detail(request: Request, job_id: int, login: ResearcherLogin, db: Sessio
 
 @router.get("/dashboard/jobs/{job_id}/statistics")
 def statistics_fragment(
-    request: Request, job_id: int, login: ResearcherLogin, db: SessionDep
+    request: Request, job_id: int, login: ResearcherLogin, session: SessionDep, engine: EngineDep
 ) -> Response:
     """Evaluators, agreement, ratings and win rates with their charts (reads every judgment)."""
-    job = load_visible_job(db, login.user, job_id)
-    db.commit()  # end the read transaction before the statistics open their own connections
+    job = load_visible_job(session, login.user, job_id)
     stats = job_statistics(
-        request.app.state.engine,
+        engine,
         job.id,
         Selection(),
         seed=job.seed,
@@ -119,44 +120,35 @@ def statistics_fragment(
 
 @router.get("/dashboard/jobs/{job_id}/progress")
 def progress_fragment(
-    request: Request, job_id: int, login: ResearcherLogin, db: SessionDep
+    request: Request, job_id: int, login: ResearcherLogin, session: SessionDep
 ) -> Response:
     """The live part of the job page; the page's script fetches it every few seconds."""
-    job = load_visible_job(db, login.user, job_id)
+    job = load_visible_job(session, login.user, job_id)
     return render(
-        request, "dashboard/progress.html", {"job": job, "progress": job_progress(db, job)}
+        request, "dashboard/progress.html", {"job": job, "progress": work_breakdown(session, job)}
     )
 
 
 @router.get("/dashboard/jobs/{job_id}/export")
-def export_download(
-    request: Request,
+def export_button(
     job_id: int,
     login: ResearcherLogin,
-    db: SessionDep,
+    session: SessionDep,
+    engine: EngineDep,
     format: Annotated[Format, Query()],
     file_type: Annotated[FileType, Query()] = "jsonl",
     aggregate: Annotated[Literal["majority", "mean"], Query()] = "majority",
 ) -> Response:
     """The API's export streamed to a browser session (the API itself wants a bearer token)."""
-    job = load_visible_job(db, login.user, job_id)
-    db.commit()
+    job = load_visible_job(session, login.user, job_id)
     options = ExportOptions(
         format=format,
         file_type=file_type,
-        selection=Selection(),
+        selection=below_agreement_floor_excluded(session, job, Selection()),
         aggregate=aggregate,
         split_seed=job.seed,
     )
-    try:
-        options.check()
-    except ExportOptionError as exc:
-        raise WebError(422, f"This export cannot be written: {exc.reason}") from exc
-    return StreamingResponse(
-        export_bytes(request.app.state.engine, job.id, options),
-        media_type=options.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{options.filename(job.id)}"'},
-    )
+    return export_download(engine, job.id, options)
 
 
 @router.get("/dashboard/jobs/{job_id}/disagreements")
@@ -164,11 +156,11 @@ def disagreement_list(
     request: Request,
     job_id: int,
     login: ResearcherLogin,
-    db: SessionDep,
+    session: SessionDep,
     after: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
-    job = load_visible_job(db, login.user, job_id)
-    page = disagreements(db, job.id, after)
+    job = load_visible_job(session, login.user, job_id)
+    page = disagreements(session, job.id, after)
     return render(
         request,
         "dashboard/disagreements.html",
@@ -178,12 +170,12 @@ def disagreement_list(
 
 @router.get("/dashboard/jobs/{job_id}/comparisons/{comparison_id}")
 def comparison_page(
-    request: Request, job_id: int, comparison_id: int, login: ResearcherLogin, db: SessionDep
+    request: Request, job_id: int, comparison_id: int, login: ResearcherLogin, session: SessionDep
 ) -> Response:
-    job = load_visible_job(db, login.user, job_id)
-    comparison = comparison_view(db, job.id, comparison_id)
+    job = load_visible_job(session, login.user, job_id)
+    comparison = comparison_view(session, job.id, comparison_id)
     if comparison is None:
-        raise WebError(404, f"Job {job_id} has no comparison {comparison_id}.")
+        raise not_found(f"comparison {comparison_id} of job {job_id}")
     return render(
         request,
         "dashboard/comparison.html",

@@ -8,26 +8,30 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
+    ColumnElement,
     DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     Uuid,
+    and_,
     func,
     text,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -40,6 +44,14 @@ ANNOTATOR_KINDS = ("human", "simulated")
 TASK_STATUSES = ("queued", "running", "done", "failed")
 ASSIGNMENT_STATUSES = ("leased", "submitted", "skipped", "expired")
 LABELS = ("output_1", "output_2", "tie", "both_bad")
+# The preference each label stands for (both_bad is a tie that keeps its label).
+LABEL_PREFERENCE = {"output_1": 1.0, "output_2": 2.0, "tie": 1.5, "both_bad": 1.5}
+# A comparison's route says which queues it is in (app/routing): raters (`human`), simulated
+# annotators (`simulated`), or both.
+ROUTES = ("human", "simulated", "both")
+HUMAN_ROUTES = ("human", "both")
+SIMULATED_ROUTES = ("simulated", "both")
+_HUMAN_QUEUE = f"route IN {HUMAN_ROUTES!r} AND human_open"
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -59,12 +71,22 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def exceeds_budget(spent_usd: float, budget_usd: float | None) -> bool:
+    """A job with a budget stops dispatching paid calls once it has spent that much."""
+    return budget_usd is not None and spent_usd >= budget_usd
+
+
 def _one_of(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class Base(DeclarativeBase):
     pass
+
+
+def table(model: type[Base]) -> Table:
+    """The Core table of a mapped class (SQLAlchemy types `__table__` as a plain FromClause)."""
+    return cast(Table, model.__table__)
 
 
 class CreatedAt:
@@ -126,6 +148,15 @@ class Job(CreatedAt, Base):
         UtcDateTime(), server_default=func.current_timestamp(), onupdate=func.now()
     )
 
+    @hybrid_property
+    def over_budget(self) -> bool:
+        return exceeds_budget(self.spent_usd, self.budget_usd)
+
+    @over_budget.inplace.expression
+    @classmethod
+    def _over_budget_sql(cls) -> ColumnElement[bool]:
+        return and_(cls.budget_usd.is_not(None), cls.spent_usd >= cls.budget_usd)
+
 
 class Instruction(Base):
     __tablename__ = "instructions"
@@ -158,8 +189,8 @@ class Comparison(CreatedAt, Base):
             "ix_comparisons_human_queue",
             "job_id",
             "id",
-            postgresql_where=text("route IN ('human', 'both') AND human_open"),
-            sqlite_where=text("route IN ('human', 'both') AND human_open"),
+            postgresql_where=text(_HUMAN_QUEUE),
+            sqlite_where=text(_HUMAN_QUEUE),
         ),
     )
 

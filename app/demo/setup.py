@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from app.accounts.secrets import hash_password
 from app.accounts.service import create_token, create_user
 from app.client import PrefarmClient
-from app.db.engine import session_scope
 from app.db.models import ApiToken, RaterJob, User
+from app.db.session import unit_of_work
 
 DEMO_TOKEN_NAME = "prefarm demo"
 ACCOUNTS = (
@@ -27,7 +27,7 @@ ACCOUNTS = (
     ("rater", "rater1@example.org"),
     ("rater", "rater2@example.org"),
 )
-BASELINE_JOB = {
+BASELINE_JOB: dict[str, Any] = {
     "name": "Demo: three small models, judged by the `longest` baseline",
     "annotators": ["longest"],
     "routing": "simulated",
@@ -35,7 +35,7 @@ BASELINE_JOB = {
     "reference_generator": "micro-70b",
     "idempotency_key": "prefarm-demo-baseline-v1",
 }
-HUMAN_JOB = {
+HUMAN_JOB: dict[str, Any] = {
     "name": "Demo: the same pairs for human raters",
     "routing": "human",
     "human_overlap": 2,
@@ -61,9 +61,6 @@ class DemoAccounts:
     logins: list[Login]
     researcher_token: str
 
-    def email_of(self, role: str) -> str:
-        return next(login.email for login in self.logins if login.role == role)
-
 
 @dataclass(frozen=True)
 class DemoJobs:
@@ -81,7 +78,7 @@ def sample_comparisons() -> list[dict[str, Any]]:
 def ensure_accounts(engine: Engine) -> DemoAccounts:
     """An admin, a researcher and two raters with fresh passwords; a fresh researcher token."""
     logins = []
-    with session_scope(engine) as session:
+    with unit_of_work(engine) as session:
         for role, email in ACCOUNTS:
             password = secrets.token_urlsafe(9)
             user = session.scalar(select(User).where(User.email == email))
@@ -140,7 +137,7 @@ def load_jobs(client: PrefarmClient) -> DemoJobs:
 
 def let_raters_rate(engine: Engine, job_id: int) -> None:
     """Give every demo rater the human job (an admin does this on /admin/raters otherwise)."""
-    with session_scope(engine) as session:
+    with unit_of_work(engine) as session:
         raters = session.scalars(
             select(User.id).where(User.email.in_([e for r, e in ACCOUNTS if r == "rater"]))
         ).all()

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 
 from sqlalchemy import Engine
 
+from app.db.session import read_connection
 from app.exports.encoders import encode
 from app.exports.options import ExportOptionError, ExportOptions
 from app.exports.records import Record, count_candidates, iter_records
@@ -21,7 +22,7 @@ def export_bytes(
 ) -> Iterator[bytes]:
     """The export's bytes, chunk by chunk; the connection is held only while iterating.
     `on_record(n)` is told how many records have been produced so far, every few thousand."""
-    with engine.connect() as connection:
+    with read_connection(engine) as connection:
         records: Iterator[Record] = iter_records(connection, job_id, options)
         if on_record is not None:
             records = _counted(records, on_record)

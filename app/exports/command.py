@@ -9,6 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import Engine, select
 
 from app.db.models import Job
+from app.db.session import read_connection
 from app.exports import ExportOptions, count_candidates, export_bytes
 
 
@@ -30,7 +31,7 @@ def file_type_for(path: Path) -> tuple[str, bool]:
 def run_export(engine: Engine, job_id: int, out: Path, options: ExportOptions) -> int:
     """Write the export to `out` (through a temporary file, renamed when complete); returns the
     number of lines written."""
-    with engine.connect() as connection:
+    with read_connection(engine) as connection:
         seed = connection.execute(select(Job.seed).where(Job.id == job_id)).scalar_one_or_none()
         if seed is None:
             raise ExportCommandError(f"job {job_id} not found")

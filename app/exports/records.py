@@ -12,22 +12,23 @@ from typing import Any
 from sqlalchemy import Connection, Float, Select, String, case, cast, func, select
 from sqlalchemy.orm import aliased
 
-from app.db.models import Instruction
+from app.db.dialect import stream_batches
+from app.db.models import Instruction, table
 from app.exports.options import PER_JUDGMENT, ExportOptions
 from app.stats.data import (
+    BATCH_ROWS,
     annotations_t,
     annotators_t,
     comparisons_t,
     joined_annotations,
     outputs_t,
-    stream,
 )
 
 Record = dict[str, Any]
 # Rows that carry an instruction and two outputs are fetched fewer at a time: memory stays flat
 # however long the texts are.
 TEXT_BATCH_ROWS = 2_000
-instructions_t = Instruction.__table__
+instructions_t = table(Instruction)
 a, c = annotations_t.c, comparisons_t.c
 
 
@@ -37,7 +38,7 @@ def split_of(instruction_key: str, seed: int, test_fraction: float) -> str:
     return "test" if int.from_bytes(digest[:8], "big") < test_fraction * 2**64 else "train"
 
 
-def judgment_query(options: ExportOptions, job_id: int) -> Select:
+def judgment_query(options: ExportOptions, job_id: int) -> Select[Any]:
     o1, o2 = aliased(outputs_t), aliased(outputs_t)
     columns = [
         a.id,
@@ -107,7 +108,7 @@ def _arena_record(row: Any) -> Record:
     }
 
 
-def aggregate_query(options: ExportOptions, job_id: int) -> Select:
+def aggregate_query(options: ExportOptions, job_id: int) -> Select[Any]:
     p = a.preference
     agg = (
         joined_annotations(
@@ -231,7 +232,7 @@ def iter_records(connection: Connection, job_id: int, options: ExportOptions) ->
 
     if options.format in PER_JUDGMENT:
         make = _annotation_record if options.format == "annotations" else _arena_record
-        for batch in stream(connection, judgment_query(options, job_id)):
+        for batch in stream_batches(connection, judgment_query(options, job_id), BATCH_ROWS):
             for row in batch:
                 record = make(row)
                 if splitting:
@@ -243,7 +244,7 @@ def iter_records(connection: Connection, job_id: int, options: ExportOptions) ->
         return
     make_pair = _pair_record(options)
     keep_ties = options.ties == "keep"
-    for batch in stream(connection, aggregate_query(options, job_id), TEXT_BATCH_ROWS):
+    for batch in stream_batches(connection, aggregate_query(options, job_id), TEXT_BATCH_ROWS):
         for row in batch:
             winner, margin = _verdict(options, row[8], row[9], row[10], row[11])
             if winner == 0 and not keep_ties:

@@ -1,4 +1,14 @@
-"""Request-scoped dependencies: the database session and the authenticated user."""
+"""Request dependencies shared by the API, the rating pages and the dashboard.
+
+- `SessionDep`: the request's unit of work. Handlers and the domain functions they call use this
+  one Session and never commit; it is committed when the handler returns (before the response
+  is sent) and rolled back when the handler raises.
+- Who is calling: `ApiUser` (a bearer token of a researcher or admin), `RaterLogin`,
+  `AdminLogin`, `ResearcherLogin` (a browser session of that role). Authentication runs in a
+  unit of work of its own, before the request's: it records a token's last use whatever the
+  request does, and a long upload does not hold a transaction open. Handlers get an `Account`
+  snapshot, not a live `User` row.
+"""
 
 from __future__ import annotations
 
@@ -7,57 +17,105 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from app.accounts.browser_sessions import Login, find_login, tokens_match
+from app.accounts.identity import Account
 from app.accounts.service import user_for_token
-from app.db.models import Job, User
-from app.http.errors import ApiError, not_found
+from app.config import Settings
+from app.db.session import unit_of_work
+from app.errors import RequestError
 
+SESSION_COOKIE = "prefarm_session"
 _bearer = HTTPBearer(auto_error=False, description="An API token from `prefarm tokens create`.")
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with request.app.state.session_factory() as session:
+class LoginRequired(Exception):
+    """No valid browser session came with a page request: pages redirect to the login form."""
+
+
+def request_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def request_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def request_session(request: Request) -> Iterator[Session]:
+    with unit_of_work(request_engine(request)) as session:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(request_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(request_settings)]
+EngineDep = Annotated[Engine, Depends(request_engine)]
 
 
-def current_user(
-    session: SessionDep,
+def api_user(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> User:
+) -> Account:
+    """A researcher or an admin, by API token; raters work through the web pages only."""
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise ApiError(401, "unauthorized", "send an API token as `Authorization: Bearer <token>`")
-    user = user_for_token(session, credentials.credentials)
-    if user is None:
-        raise ApiError(
+        raise RequestError(
+            401, "unauthorized", "send an API token as `Authorization: Bearer <token>`"
+        )
+    with unit_of_work(request_engine(request)) as session:
+        user = user_for_token(session, credentials.credentials)
+        account = Account.of(user) if user is not None else None
+    if account is None:
+        raise RequestError(
             401, "unauthorized", "the API token is unknown, revoked or its user inactive"
         )
-    session.commit()  # keeps last_used_at
-    return user
+    if account.role not in ("admin", "researcher"):
+        raise RequestError(403, "forbidden", "raters have no API access to jobs")
+    return account
 
 
-def api_user(user: Annotated[User, Depends(current_user)]) -> User:
-    """Researchers and admins; raters work through the web pages only."""
-    if user.role not in ("admin", "researcher"):
-        raise ApiError(403, "forbidden", "raters have no API access to jobs")
-    return user
+ApiUser = Annotated[Account, Depends(api_user)]
 
 
-ApiUser = Annotated[User, Depends(api_user)]
+def optional_login(request: Request) -> Login | None:
+    """The browser session that came with the request, if it is valid."""
+    with unit_of_work(request_engine(request)) as session:
+        return find_login(session, request.cookies.get(SESSION_COOKIE))
 
 
-def load_job(session: Session, user: User, job_id: int, *, for_update: bool = False) -> Job:
-    """The job if this user may see it. Another researcher's job is reported as not found."""
-    query = select(Job).where(Job.id == job_id)
-    if user.role != "admin":
-        query = query.where(Job.owner_id == user.id)
-    if for_update:
-        query = query.with_for_update()
-    job = session.scalar(query)
-    if job is None:
-        raise not_found(f"job {job_id}")
-    return job
+def browser_login(login: Annotated[Login | None, Depends(optional_login)]) -> Login:
+    if login is None:
+        raise LoginRequired()
+    return login
+
+
+def _role(*roles: str, refusal: str) -> object:
+    def check(login: Annotated[Login, Depends(browser_login)]) -> Login:
+        if login.user.role not in roles:
+            raise RequestError(403, "forbidden", refusal)
+        return login
+
+    return check
+
+
+AnyLogin = Annotated[Login, Depends(browser_login)]
+MaybeLogin = Annotated[Login | None, Depends(optional_login)]
+RaterLogin = Annotated[
+    Login,
+    Depends(_role("rater", refusal="This page is for raters. Log in with a rater account.")),
+]
+AdminLogin = Annotated[Login, Depends(_role("admin", refusal="This page is for admins."))]
+ResearcherLogin = Annotated[
+    Login,
+    Depends(_role("researcher", "admin", refusal="The dashboard is for researchers and admins.")),
+]
+
+
+def check_csrf(login: Login, form_token: str | None) -> None:
+    """Every state-changing form posts the session's CSRF token; a missing or wrong one is a 403."""
+    if not tokens_match(login.csrf_token, form_token):
+        raise RequestError(
+            403, "csrf_failed", "The form was stale or not sent by prefarm (CSRF check failed)."
+        )

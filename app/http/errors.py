@@ -1,24 +1,53 @@
-"""One error shape for every failure: `{"error": {"code", "message", "details"}}`."""
+"""One error shape for every failure, rendered for whoever asked: the JSON body
+`{"error": {"code", "message", "details"}}` for the API and machine endpoints, an HTML page with
+the same status for browsers (and a redirect to the login form when a page needs a login)."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import ApiError, not_found
-
-__all__ = ["ApiError", "error_body", "install_error_handlers", "not_found"]
+from app.errors import RequestError
+from app.http.deps import LoginRequired
+from app.http.pages import render
 
 log = logging.getLogger("prefarm.api")
+
+# Paths answered in JSON whatever the client accepts: the API and what machines scrape.
+MACHINE_PATHS = ("/api/", "/healthz", "/readyz", "/metrics", "/openapi.json")
+_HTTP_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
+
+
+def wants_json(request: Request) -> bool:
+    if request.url.path.startswith(MACHINE_PATHS):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def error_response(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    if wants_json(request):
+        return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
+    response = render(request, "error.html", {"status": status, "message": message}, status)
+    response.headers.update(headers or {})
+    return response
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -26,33 +55,39 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status)
+    @app.exception_handler(RequestError)
+    async def _request_error(request: Request, exc: RequestError) -> Response:
+        return error_response(request, exc.status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, _exc: LoginRequired) -> Response:
+        if wants_json(request):
+            return error_response(request, 401, "unauthorized", "log in first")
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         details = [
             {"field": _field_path(tuple(e["loc"])), "reason": e["msg"]} for e in exc.errors()
         ]
-        return JSONResponse(
-            error_body("validation_error", "the request does not match the schema", details),
-            status_code=422,
+        return error_response(
+            request, 422, "validation_error", "the request does not match the schema", details
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
-        return JSONResponse(
-            error_body(code.get(exc.status_code, "http_error"), str(exc.detail)),
-            status_code=exc.status_code,
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        return error_response(
+            request,
+            exc.status_code,
+            _HTTP_CODES.get(exc.status_code, "http_error"),
+            str(exc.detail),
             headers=getattr(exc, "headers", None),
         )
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse(
-            error_body("internal_error", "an unexpected error occurred; it has been logged"),
-            status_code=500,
+        return error_response(
+            request, 500, "internal_error", "an unexpected error occurred; it has been logged"
         )

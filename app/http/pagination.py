@@ -1,15 +1,22 @@
-"""Keyset pagination: an opaque cursor that names the last row seen."""
+"""Keyset pagination over HTTP: an opaque cursor that names the last row seen."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any
 
-from app.http.errors import ApiError
+from app.db.paging import Page
+from app.errors import RequestError
 
 
 def encode_cursor(last_id: int) -> str:
     return base64.urlsafe_b64encode(f"v1:{last_id}".encode()).decode().rstrip("=")
+
+
+def page_cursor(page: Page[Any]) -> str | None:
+    """The `next_cursor` of a page: null on the last one."""
+    return encode_cursor(page.next_after) if page.next_after is not None else None
 
 
 def decode_cursor(cursor: str | None) -> int:
@@ -22,4 +29,6 @@ def decode_cursor(cursor: str | None) -> int:
             raise ValueError(version)
         return int(value)
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise ApiError(400, "bad_cursor", "the `after` cursor is not one this API issued") from exc
+        raise RequestError(
+            400, "bad_cursor", "the `after` cursor is not one this API issued"
+        ) from exc

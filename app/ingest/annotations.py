@@ -8,8 +8,8 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.bulk import append_rows, commit_with_retry, existing_rows, matching_rows
-from app.db.models import Annotation, Annotator, Comparison
+from app.db.bulk import append_rows, existing_rows, matching_rows, retry_on_unique_violation
+from app.db.models import Annotation, Annotator, Comparison, table
 from app.ingest.comparisons import IngestCounts
 from app.ingest.parse import RowErrors
 from app.ingest.rows import AnnotationRow
@@ -22,10 +22,10 @@ COLUMNS = ["job_id", "comparison_id", "annotator_id", "source", *COPIED_FIELDS, 
 
 
 def store_annotations(session: Session, job_id: int, rows: list[AnnotationRow]) -> IngestCounts:
-    """Store and commit all rows or none. A judgment whose (comparison, annotator, repeat) is
+    """Store all rows or none. A judgment whose (comparison, annotator, repeat) is
     stored already is left as it was: re-posting is a no-op."""
     _reject_repeated_judgments(rows)
-    created = commit_with_retry(session, lambda: _append_new(session, job_id, rows))
+    created = retry_on_unique_violation(session, lambda: _append_new(session, job_id, rows))
     return IngestCounts(received=len(rows), created=created)
 
 
@@ -73,7 +73,7 @@ def _append_new(session: Session, job_id: int, rows: list[AnnotationRow]) -> int
                 orjson.dumps(row.metadata).decode() if row.metadata else None,
             )
         )
-    append_rows(session, Annotation.__table__, COLUMNS, new)
+    append_rows(session, table(Annotation), COLUMNS, new)
     return len(new)
 
 

@@ -11,9 +11,9 @@ import orjson
 from sqlalchemy.orm import Session
 
 from app.annotators.seeding import comparison_key
-from app.db.bulk import append_rows, commit_with_retry, existing_rows
-from app.db.models import Comparison, Instruction, Job, Output
-from app.errors import ApiError
+from app.db.bulk import append_rows, existing_rows, retry_on_unique_violation
+from app.db.models import Comparison, Instruction, Job, Output, table
+from app.errors import RequestError
 from app.ingest.parse import RowErrors
 from app.ingest.rows import ComparisonRow
 from app.routing.planning import plan_tasks
@@ -77,10 +77,12 @@ def _prepare(row_no: int, row: ComparisonRow) -> PreparedRow:
 
 
 def store_comparisons(session: Session, job: Job, rows: list[ComparisonRow]) -> IngestCounts:
-    """Store and commit all rows or none. Raises ApiError: 422 for ids repeated in the batch,
+    """Store all rows or none. Raises RequestError: 422 for ids repeated in the batch,
     409 for an id stored already with other content, 409 for a cancelled job."""
     if job.status == "cancelled":
-        raise ApiError(409, "job_cancelled", f"job {job.id} is cancelled and takes no more work")
+        raise RequestError(
+            409, "job_cancelled", f"job {job.id} is cancelled and takes no more work"
+        )
     prepared = [_prepare(row_no, row) for row_no, row in enumerate(rows, start=1)]
     _reject_duplicate_ids(prepared)
     routing = Routing.of(job.routing)
@@ -91,7 +93,9 @@ def store_comparisons(session: Session, job: Job, rows: list[ComparisonRow]) -> 
         for p in prepared
     ]
     job_id = job.id
-    created = commit_with_retry(session, lambda: _append_new(session, job_id, routes, prepared))
+    created = retry_on_unique_violation(
+        session, lambda: _append_new(session, job_id, routes, prepared)
+    )
     return IngestCounts(received=len(rows), created=created)
 
 
@@ -119,7 +123,7 @@ def _append_new(
                 p.instruction_id, (p.instruction_id, p.row.instruction, p.row.input)
             )
     append_rows(
-        session, Instruction.__table__, ["id", "instruction", "input"], list(instructions.values())
+        session, table(Instruction), ["id", "instruction", "input"], list(instructions.values())
     )
 
     candidate_outputs: dict[str, tuple[Any, ...]] = {}
@@ -132,11 +136,11 @@ def _append_new(
         )
     known_outputs = existing_rows(session, Output.id, (uuid.UUID(key) for key in candidate_outputs))
     outputs = [row for key, row in candidate_outputs.items() if uuid.UUID(key) not in known_outputs]
-    append_rows(session, Output.__table__, ["id", "instruction_id", "generator", "text"], outputs)
+    append_rows(session, table(Output), ["id", "instruction_id", "generator", "text"], outputs)
 
     append_rows(
         session,
-        Comparison.__table__,
+        table(Comparison),
         [
             "job_id",
             "external_id",
@@ -178,7 +182,7 @@ def _reject_changed_content(
         if p.external_id in stored and stored[p.external_id][0] != p.content_sha256
     ]
     if changed:
-        raise ApiError(
+        raise RequestError(
             409,
             "id_conflict",
             "these ids are stored already with other content; nothing was stored",

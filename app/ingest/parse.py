@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from app.errors import ApiError
+from app.errors import RequestError
 
 Row = TypeVar("Row", bound=BaseModel)
 
@@ -40,7 +40,7 @@ class RowErrors:
 
     def raise_if_any(self, message: str = "the batch was rejected; nothing was stored") -> None:
         if self.total:
-            raise ApiError(
+            raise RequestError(
                 422,
                 "invalid_rows",
                 message,
@@ -48,8 +48,8 @@ class RowErrors:
             )
 
 
-def _too_many(max_rows: int) -> ApiError:
-    return ApiError(
+def _too_many(max_rows: int) -> RequestError:
+    return RequestError(
         413, "too_many_rows", f"a batch holds at most {max_rows} rows; split it", {"max": max_rows}
     )
 
@@ -90,9 +90,11 @@ async def parse_rows(
         try:
             items = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
-            raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from exc
+            raise RequestError(400, "invalid_json", f"the body is not valid JSON: {exc}") from exc
         if not isinstance(items, list):
-            raise ApiError(422, "invalid_body", "the body must be a JSON array of rows (or NDJSON)")
+            raise RequestError(
+                422, "invalid_body", "the body must be a JSON array of rows (or NDJSON)"
+            )
         if len(items) > max_rows:
             raise _too_many(max_rows)
         for index, item in enumerate(items, start=1):
@@ -100,14 +102,14 @@ async def parse_rows(
             if row is not None:
                 rows.append(row)
     else:
-        raise ApiError(
+        raise RequestError(
             415,
             "unsupported_media_type",
             "send application/json (an array) or application/x-ndjson (one row a line)",
         )
     errors.raise_if_any()
     if not rows:
-        raise ApiError(422, "empty_batch", "the batch holds no rows")
+        raise RequestError(422, "empty_batch", "the batch holds no rows")
     return rows
 
 

@@ -6,9 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.db.models import LABELS
-
-LABEL_PREFERENCE = {"output_1": 1.0, "output_2": 2.0, "tie": 1.5, "both_bad": 1.5}
+from app.db.models import LABEL_PREFERENCE, LABELS
 
 
 class ComparisonRow(BaseModel):

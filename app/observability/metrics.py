@@ -30,6 +30,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 
 from app.db.models import Annotation, Annotator, Task
+from app.db.session import read_connection
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
@@ -118,7 +119,7 @@ class DatabaseCollector(Collector):
             "Judgments stored, by annotator (human raters together as `humans`).",
             labels=["annotator", "kind"],
         )
-        with self.engine.connect() as connection:
+        with read_connection(self.engine) as connection:
             task_counts = dict(
                 connection.execute(select(Task.status, func.count()).group_by(Task.status)).all()
             )
@@ -150,7 +151,7 @@ def render(database: CollectorRegistry) -> bytes:
     """The text exposition: this process's (or all processes') metrics, then the database's."""
     if multiprocess_dir():
         merged = CollectorRegistry()
-        multiprocess.MultiProcessCollector(merged)
+        multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
         return generate_latest(merged) + generate_latest(database)
     return generate_latest(REGISTRY) + generate_latest(database)
 

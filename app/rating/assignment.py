@@ -1,13 +1,14 @@
-"""Which comparison a rater gets next, leases, and recording a rater's judgment.
+"""Which comparison a rater gets next (an assignment: a comparison leased to one rater for a
+while), and recording or skipping it.
 
 Rules:
 - each comparison routed to humans gets `human_overlap` (k) different raters; a rater never
   gets the same comparison twice (unique (comparison, user) in `assignments`);
-- a served comparison is leased to the rater for the job's lease time; `comparisons.human_claims`
-  counts live leases plus submitted judgments and `human_open` says it is still below k, so
+- a served comparison is assigned to the rater for the job's lease time; `human_claims`
+  counts live assignments plus submitted judgments and `human_open` says it is still below k, so
   "next" reads one short partial index instead of counting judgments;
-- a lapsed lease or a skip gives the claim back, so the comparison goes to someone else
-  (lapsed leases are swept now and then, and whenever a rater would otherwise get nothing);
+- a lapsed assignment or a skip gives the claim back, so the comparison goes to someone else
+  (lapsed assignments are swept now and then, and whenever a rater would otherwise get nothing);
 - gold comparisons (with a known answer) are, when the job's gold rate is above 0, served to
   every rater at that rate, looking like any other comparison, and do not count toward k.
 
@@ -24,32 +25,38 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Row, exists, select, text, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.db.models import Annotation, Annotator, Assignment, Comparison, Job, User
-from app.ingest.rows import LABEL_PREFERENCE
+from app.accounts.identity import Account
+from app.db.dialect import insert_ignoring_conflicts, skip_locked
+from app.db.models import (
+    _HUMAN_QUEUE,
+    HUMAN_ROUTES,
+    LABEL_PREFERENCE,
+    Annotation,
+    Annotator,
+    Assignment,
+    Comparison,
+    Job,
+)
+from app.db.session import changed_rows
+from app.errors import RequestError
 from app.rating.settings import HumanSettings
 from app.routing.completion import settle_comparisons
 
-# Comparison routes whose work goes to raters (app/routing: `human` only, or `both` for the
-# calibration slice and escalated comparisons). The literal SQL matches the partial index
-# ix_comparisons_human_queue, so keep the two in step.
-HUMAN_ROUTES = ("human", "both")
-HUMAN_QUEUE = text("comparisons.route IN ('human', 'both') AND comparisons.human_open")
+# The condition of the partial index ix_comparisons_human_queue, so "next" reads that index.
+HUMAN_QUEUE = text(_HUMAN_QUEUE)
 
 CHOICES = ("A", "B", "tie", "both_bad")
 _PICK_ATTEMPTS = 5
 SWEEP_EVERY = 20
 
 
-class JudgingError(Exception):
-    """A submission or skip that cannot be accepted; nothing was changed."""
+class JudgingError(RequestError):
+    """A submission or skip that cannot be accepted; the request changes nothing."""
 
     def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+        super().__init__(status, "judgment_refused", message)
 
 
 @dataclass(frozen=True)
@@ -82,13 +89,13 @@ def _human_comparisons(job_id: int) -> ColumnElement[bool]:
 
 
 def pick_comparison(
-    db: Session, job: Job, user_id: int, human: HumanSettings, skip: set[int]
+    session: Session, job: Job, user_id: int, human: HumanSettings, skip: set[int]
 ) -> Pick | None:
     """The comparison to serve this rater next, or None when there is nothing for them.
 
     The one place that decides what raters see: a gold item at the job's gold rate, else the
     oldest comparison still below k that this rater has not seen. Rows other raters are
-    leasing right now are skipped, not waited for.
+    being assigned right now are skipped, not waited for.
     """
     gold_mode = human.gold_rate > 0
     if gold_mode and random.random() < human.gold_rate:
@@ -99,7 +106,7 @@ def pick_comparison(
         )
         if skip:
             gold_query = gold_query.where(Comparison.id.not_in(skip))
-        gold_id = db.scalar(gold_query.order_by(Comparison.id).limit(1))
+        gold_id = session.scalar(gold_query.order_by(Comparison.id).limit(1))
         if gold_id is not None:
             return Pick(gold_id, gold=True)
     query = select(Comparison.id).where(
@@ -109,13 +116,11 @@ def pick_comparison(
         query = query.where(Comparison.gold_preference.is_(None))
     if skip:
         query = query.where(Comparison.id.not_in(skip))
-    comparison_id = db.scalar(
-        query.order_by(Comparison.id).limit(1).with_for_update(skip_locked=True, of=Comparison)
-    )
+    comparison_id = session.scalar(skip_locked(query.order_by(Comparison.id).limit(1), Comparison))
     return Pick(comparison_id, gold=False) if comparison_id is not None else None
 
 
-def _claim(db: Session, comparison_id: int, k: int, *, enforce_k: bool) -> bool:
+def _claim(session: Session, comparison_id: int, k: int, *, enforce_k: bool) -> bool:
     """Count one more rater on the comparison; refused when that would exceed k."""
     statement = (
         update(Comparison)
@@ -127,13 +132,15 @@ def _claim(db: Session, comparison_id: int, k: int, *, enforce_k: bool) -> bool:
     )
     if enforce_k:
         statement = statement.where(Comparison.human_claims < k)
-    return db.execute(statement.execution_options(synchronize_session=False)).rowcount == 1
+    return (
+        changed_rows(session.execute(statement.execution_options(synchronize_session=False))) == 1
+    )
 
 
-def _release(db: Session, comparison_counts: Counter[int], k: int) -> None:
-    """Give claims back (lapsed leases, skips), lowest id first to keep lock order stable."""
+def _release(session: Session, comparison_counts: Counter[int], k: int) -> None:
+    """Give claims back (lapsed assignments, skips), lowest id first to keep lock order stable."""
     for comparison_id, count in sorted(comparison_counts.items()):
-        db.execute(
+        session.execute(
             update(Comparison)
             .where(Comparison.id == comparison_id)
             .values(
@@ -144,9 +151,9 @@ def _release(db: Session, comparison_counts: Counter[int], k: int) -> None:
         )
 
 
-def expire_lapsed_leases(db: Session, job: Job, now: datetime) -> int:
-    """Mark leases past their time as expired and hand their comparisons back."""
-    lapsed = db.execute(
+def expire_lapsed_assignments(session: Session, job: Job, now: datetime) -> int:
+    """Mark assignments past their time as expired and hand their comparisons back."""
+    lapsed = session.execute(
         update(Assignment)
         .where(
             Assignment.job_id == job.id,
@@ -157,12 +164,14 @@ def expire_lapsed_leases(db: Session, job: Job, now: datetime) -> int:
         .returning(Assignment.comparison_id)
         .execution_options(synchronize_session=False)
     ).all()
-    _release(db, Counter(row.comparison_id for row in lapsed), job.human_overlap)
+    _release(session, Counter(row.comparison_id for row in lapsed), job.human_overlap)
     return len(lapsed)
 
 
-def live_lease(db: Session, user_id: int, job_id: int, now: datetime) -> Assignment | None:
-    return db.scalar(
+def current_assignment(
+    session: Session, user_id: int, job_id: int, now: datetime
+) -> Assignment | None:
+    return session.scalar(
         select(Assignment)
         .where(
             Assignment.job_id == job_id,
@@ -175,61 +184,62 @@ def live_lease(db: Session, user_id: int, job_id: int, now: datetime) -> Assignm
     )
 
 
-def lease_next(
-    db: Session, user: User, job: Job, human: HumanSettings, now: datetime | None = None
+def assign_next(
+    session: Session, user: Account, job: Job, human: HumanSettings, now: datetime | None = None
 ) -> Assignment | None:
-    """The rater's current lease in this job, or a new one; None when nothing is left for them.
+    """The rater's current assignment in this job, or a new one; None when nothing is left for
+    them.
 
-    Lapsed leases are swept on one call in SWEEP_EVERY (amortised: the sweep is a write every
-    rater would otherwise queue behind) and always before answering "nothing left". Commits.
+    Lapsed assignments are swept on one call in SWEEP_EVERY (amortised: the sweep is a write
+    every rater would otherwise queue behind) and always before answering "nothing left".
     """
     now = now or datetime.now(UTC)
-    current = live_lease(db, user.id, job.id, now)
+    current = current_assignment(session, user.id, job.id, now)
     if current is not None or job.status != "active" or user.paused_at is not None:
         return current
     swept = random.randrange(SWEEP_EVERY) == 0
     if swept:
-        expire_lapsed_leases(db, job, now)
-    assignment = _lease_new(db, user, job, human, now)
-    if assignment is None and not swept and expire_lapsed_leases(db, job, now):
-        assignment = _lease_new(db, user, job, human, now)
-    db.commit()
+        expire_lapsed_assignments(session, job, now)
+    assignment = _assign_new(session, user, job, human, now)
+    if assignment is None and not swept and expire_lapsed_assignments(session, job, now):
+        assignment = _assign_new(session, user, job, human, now)
     return assignment
 
 
-def _lease_new(
-    db: Session, user: User, job: Job, human: HumanSettings, now: datetime
+def _assign_new(
+    session: Session, user: Account, job: Job, human: HumanSettings, now: datetime
 ) -> Assignment | None:
     passed: set[int] = set()
     for _ in range(_PICK_ATTEMPTS):
-        pick = pick_comparison(db, job, user.id, human, passed)
+        pick = pick_comparison(session, job, user.id, human, passed)
         if pick is None:
             return None
-        if not _claim(db, pick.comparison_id, job.human_overlap, enforce_k=not pick.gold):
-            passed.add(pick.comparison_id)  # filled up by another rater since we read it
+        if not _claim(session, pick.comparison_id, job.human_overlap, enforce_k=not pick.gold):
+            passed.add(pick.comparison_id)  # filled up by other raters since we read it
             continue
-        assignment = Assignment(
-            job_id=job.id,
-            comparison_id=pick.comparison_id,
-            user_id=user.id,
-            status="leased",
-            shown_swapped=shown_swapped_for(job.seed, pick.comparison_id, user.id),
-            created_at=now,
-            expires_at=now + timedelta(seconds=human.lease_seconds),
+        assignment: Assignment | None = session.scalar(
+            insert_ignoring_conflicts(session, Assignment)
+            .values(
+                job_id=job.id,
+                comparison_id=pick.comparison_id,
+                user_id=user.id,
+                status="leased",
+                shown_swapped=shown_swapped_for(job.seed, pick.comparison_id, user.id),
+                created_at=now,
+                expires_at=now + timedelta(seconds=human.lease_seconds),
+            )
+            .returning(Assignment)
         )
-        db.add(assignment)
-        try:
-            db.flush()
-        except IntegrityError:  # the same rater leased it from another tab at the same moment
-            db.rollback()  # the claim with it
+        if assignment is None:  # the same rater was given it from another tab just now
+            _release(session, Counter([pick.comparison_id]), job.human_overlap)
             passed.add(pick.comparison_id)
             continue
         return assignment
     return None
 
 
-def _own_assignment(db: Session, user: User, job: Job, assignment_id: int) -> Assignment:
-    assignment = db.get(Assignment, assignment_id)
+def _own_assignment(session: Session, user: Account, job: Job, assignment_id: int) -> Assignment:
+    assignment = session.get(Assignment, assignment_id)
     if assignment is None or assignment.user_id != user.id:
         raise JudgingError(404, "This comparison is not leased to you.")
     if assignment.job_id != job.id:
@@ -238,57 +248,53 @@ def _own_assignment(db: Session, user: User, job: Job, assignment_id: int) -> As
 
 
 def submit_judgment(
-    db: Session,
-    user: User,
+    session: Session,
+    user: Account,
     job: Job,
     assignment_id: int,
     choice: str,
     reason: str | None,
     now: datetime | None = None,
 ) -> Annotation:
-    """Store the rater's judgment of a comparison leased to them. Commits, or raises JudgingError
-    having changed nothing."""
+    """Store the rater's judgment of a comparison assigned to them, or raise JudgingError (the
+    request's unit of work is then rolled back: nothing changes)."""
     now = now or datetime.now(UTC)
     if choice not in CHOICES:
         raise JudgingError(422, "Choose A better, B better, tie or both bad.")
     if user.paused_at is not None:
         raise JudgingError(403, "Your rating is paused; ask an admin.")
-    lease = _mark_submitted(db, user, job, assignment_id, now)
-    if lease is None:
-        db.rollback()
-        lease = _resubmit_lapsed(db, user, job, assignment_id, now)
-    label = label_for(choice, lease.shown_swapped)
-    annotation = Annotation(
-        job_id=job.id,
-        comparison_id=lease.comparison_id,
-        annotator_id=human_annotator_id(db, user),
-        preference=LABEL_PREFERENCE[label],
-        label=label,
-        shown_swapped=lease.shown_swapped,
-        rationale=reason or None,
-        seconds_on_task=max(0.0, (now - lease.created_at).total_seconds()),
-        source="web",
-        created_at=now,
+    submitted = _mark_submitted(session, user, job, assignment_id, now)
+    if submitted is None:
+        submitted = _resubmit_lapsed(session, user, job, assignment_id, now)
+    label = label_for(choice, submitted.shown_swapped)
+    annotation: Annotation | None = session.scalar(
+        insert_ignoring_conflicts(session, Annotation)
+        .values(
+            job_id=job.id,
+            comparison_id=submitted.comparison_id,
+            annotator_id=human_annotator_id(session, user),
+            preference=LABEL_PREFERENCE[label],
+            label=label,
+            shown_swapped=submitted.shown_swapped,
+            rationale=reason or None,
+            seconds_on_task=max(0.0, (now - submitted.created_at).total_seconds()),
+            source="web",
+            created_at=now,
+        )
+        .returning(Annotation)
     )
-    db.add(annotation)
-    try:
-        db.flush()
-        settle_comparisons(db, [lease.comparison_id])
-        db.commit()
-    except IntegrityError as error:
-        db.rollback()
-        raise JudgingError(
-            409, "A judgment of yours for this comparison is stored already."
-        ) from error
+    if annotation is None:
+        raise JudgingError(409, "A judgment of yours for this comparison is stored already.")
+    settle_comparisons(session, [submitted.comparison_id])
     return annotation
 
 
 def _mark_submitted(
-    db: Session, user: User, job: Job, assignment_id: int, now: datetime
-) -> Row[tuple[int, bool, datetime]] | None:
-    """Turn this rater's lease into a submission; its (comparison_id, shown_swapped,
-    created_at), or None when it was not leased to them (any more)."""
-    return db.execute(
+    session: Session, user: Account, job: Job, assignment_id: int, now: datetime
+) -> Row[int, bool, datetime] | None:
+    """Turn this rater's assignment into a submission; its (comparison_id, shown_swapped,
+    created_at), or None when it was not assigned to them (any more)."""
+    return session.execute(
         update(Assignment)
         .where(
             Assignment.id == assignment_id,
@@ -303,34 +309,32 @@ def _mark_submitted(
 
 
 def _resubmit_lapsed(
-    db: Session, user: User, job: Job, assignment_id: int, now: datetime
-) -> Row[tuple[int, bool, datetime]]:
-    """A submission for an expired lease is accepted while the comparison still has room."""
-    assignment = _own_assignment(db, user, job, assignment_id)
+    session: Session, user: Account, job: Job, assignment_id: int, now: datetime
+) -> Row[int, bool, datetime]:
+    """A submission for a lapsed assignment is accepted while the comparison still has room."""
+    assignment = _own_assignment(session, user, job, assignment_id)
     if assignment.status == "submitted":
         raise JudgingError(409, "You have judged this comparison already.")
     if assignment.status == "skipped":
         raise JudgingError(409, "You skipped this comparison.")
-    if not _claim(db, assignment.comparison_id, job.human_overlap, enforce_k=True):
-        db.rollback()
+    if not _claim(session, assignment.comparison_id, job.human_overlap, enforce_k=True):
         raise JudgingError(409, "Your lease lapsed and other raters have judged it since.")
-    lease = db.execute(
+    submitted = session.execute(
         update(Assignment)
         .where(Assignment.id == assignment.id, Assignment.status == "expired")
         .values(status="submitted", submitted_at=now)
         .returning(Assignment.comparison_id, Assignment.shown_swapped, Assignment.created_at)
         .execution_options(synchronize_session=False)
     ).first()
-    if lease is None:  # changed under us; nothing of ours is kept
-        db.rollback()
+    if submitted is None:  # changed under us; the request's rollback undoes the claim
         raise JudgingError(409, "This comparison changed while you submitted; reload the page.")
-    return lease
+    return submitted
 
 
-def skip_comparison(db: Session, user: User, job: Job, assignment_id: int) -> None:
+def skip_comparison(session: Session, user: Account, job: Job, assignment_id: int) -> None:
     """The rater passes on a comparison: it goes to other raters and never back to this one."""
     for held_claim, status in ((True, "leased"), (False, "expired")):
-        comparison_id = db.scalar(
+        comparison_id = session.scalar(
             update(Assignment)
             .where(
                 Assignment.id == assignment_id,
@@ -344,22 +348,20 @@ def skip_comparison(db: Session, user: User, job: Job, assignment_id: int) -> No
         )
         if comparison_id is not None:
             if held_claim:
-                _release(db, Counter([comparison_id]), job.human_overlap)
-            db.commit()
+                _release(session, Counter([comparison_id]), job.human_overlap)
             return
-    db.rollback()
-    assignment = _own_assignment(db, user, job, assignment_id)
+    assignment = _own_assignment(session, user, job, assignment_id)
     raise JudgingError(409, f"This comparison is {assignment.status} already.")
 
 
-def human_annotator_id(db: Session, user: User) -> int:
+def human_annotator_id(session: Session, user: Account) -> int:
     """The `human:<email>` annotator of a rater (made on the fly for accounts that lack one)."""
-    annotator_id = db.scalar(
+    annotator_id = session.scalar(
         select(Annotator.id).where(Annotator.user_id == user.id, Annotator.kind == "human")
     )
     if annotator_id is None:
         annotator = Annotator(kind="human", name=f"human:{user.email}", user_id=user.id)
-        db.add(annotator)
-        db.flush()
+        session.add(annotator)
+        session.flush()
         annotator_id = annotator.id
     return annotator_id

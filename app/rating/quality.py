@@ -12,12 +12,15 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.accounts.identity import Account
 from app.db.models import Annotation, Annotator, Assignment, Comparison, User
 from app.rating.settings import HumanSettings
+from app.stats.scores import agreement_score
 
 
 @dataclass(frozen=True)
@@ -34,15 +37,11 @@ class RaterQuality:
     too_fast_share: float | None
 
 
-def score(preference: float, reference: float) -> float:
-    return 1.0 - abs(preference - reference)
-
-
 def job_quality(
-    db: Session, job_id: int, too_fast_seconds: float, user_id: int | None = None
+    session: Session, job_id: int, too_fast_seconds: float, user_id: int | None = None
 ) -> list[RaterQuality]:
     """Quality figures of every human rater who judged in this job (or of one rater)."""
-    rows = db.execute(
+    rows = session.execute(
         select(
             User.id,
             User.email,
@@ -68,24 +67,28 @@ def job_quality(
     for judgments in by_comparison.values():
         for rater, preference in judgments:
             pair_scores[rater].extend(
-                score(preference, other) for who, other in judgments if who != rater
+                agreement_score(preference, other) for who, other in judgments if who != rater
             )
 
-    per_rater: dict[int, list] = defaultdict(list)  # type: ignore[type-arg]
+    per_rater: dict[int, list[Any]] = defaultdict(list)
     for row in rows:
         if user_id is None or row.id == user_id:
             per_rater[row.id].append(row)
     figures = []
-    for rater_id, judgments in sorted(per_rater.items(), key=lambda item: item[1][0].email):
-        gold = [score(j.preference, j.gold_preference) for j in judgments if j.gold_preference]
-        seconds = [j.seconds_on_task for j in judgments if j.seconds_on_task is not None]
+    for rater_id, rater_rows in sorted(per_rater.items(), key=lambda item: item[1][0].email):
+        gold = [
+            agreement_score(j.preference, j.gold_preference)
+            for j in rater_rows
+            if j.gold_preference
+        ]
+        seconds = [j.seconds_on_task for j in rater_rows if j.seconds_on_task is not None]
         pairs = pair_scores.get(rater_id, [])
         figures.append(
             RaterQuality(
                 user_id=rater_id,
-                email=judgments[0].email,
-                paused=judgments[0].paused_at is not None,
-                judgments=len(judgments),
+                email=rater_rows[0].email,
+                paused=rater_rows[0].paused_at is not None,
+                judgments=len(rater_rows),
                 gold_items=len(gold),
                 gold_accuracy=statistics.fmean(gold) if gold else None,
                 agreement=statistics.fmean(pairs) if pairs else None,
@@ -99,7 +102,7 @@ def job_quality(
     return figures
 
 
-def gold_scores_since(db: Session, user: User, job_id: int) -> list[float]:
+def gold_scores_since(session: Session, user: Account, job_id: int) -> list[float]:
     """This rater's gold scores in the job, counted from their last un-pause."""
     query = (
         select(Annotation.preference, Comparison.gold_preference)
@@ -122,44 +125,49 @@ def gold_scores_since(db: Session, user: User, job_id: int) -> list[float]:
     )
     if user.qc_since is not None:
         query = query.where(Assignment.submitted_at >= user.qc_since)
-    return [score(p, gold) for p, gold in db.execute(query).all()]
+    return [
+        agreement_score(cast(float, p), cast(float, gold))
+        for p, gold in session.execute(query).all()
+    ]
 
 
-def enforce_gold_floor(db: Session, user: User, job_id: int, human: HumanSettings) -> bool:
+def enforce_gold_floor(session: Session, user: Account, job_id: int, human: HumanSettings) -> bool:
     """Pause the rater if their gold accuracy is below the job's floor after enough gold items.
-    Returns whether they were paused now. Commits when it pauses."""
+    Returns whether they were paused now."""
     if human.gold_accuracy_floor is None or user.paused_at is not None:
         return False
-    scores = gold_scores_since(db, user, job_id)
+    scores = gold_scores_since(session, user, job_id)
     if len(scores) < human.gold_min_items:
         return False
     accuracy = statistics.fmean(scores)
     if accuracy >= human.gold_accuracy_floor:
         return False
     pause_rater(
-        db,
-        user,
+        session,
+        user.id,
         f"gold accuracy {accuracy:.0%} on job {job_id} is below the floor of "
         f"{human.gold_accuracy_floor:.0%} after {len(scores)} gold items",
     )
-    db.commit()
     return True
 
 
-def pause_rater(db: Session, user: User, reason: str) -> None:
-    """Stop serving the rater; their live leases end now, so others get those comparisons."""
+def pause_rater(session: Session, user_id: int, reason: str) -> None:
+    """Stop serving the rater; their live assignments end now, so others get those comparisons."""
     now = datetime.now(UTC)
-    user.paused_at = now
-    user.paused_reason = reason
-    db.execute(
-        Assignment.__table__.update()
-        .where(Assignment.user_id == user.id, Assignment.status == "leased")
+    session.execute(
+        update(User).where(User.id == user_id).values(paused_at=now, paused_reason=reason)
+    )
+    session.execute(
+        update(Assignment)
+        .where(Assignment.user_id == user_id, Assignment.status == "leased")
         .values(expires_at=now)
     )
 
 
-def unpause_rater(user: User) -> None:
+def unpause_rater(session: Session, user_id: int) -> None:
     """Serve the rater again; quality control starts afresh from now."""
-    user.paused_at = None
-    user.paused_reason = None
-    user.qc_since = datetime.now(UTC)
+    session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(paused_at=None, paused_reason=None, qc_since=datetime.now(UTC))
+    )

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db.models import JobHumanSettings
+from app.errors import RequestError
 
 
 @dataclass(frozen=True)
@@ -20,8 +21,8 @@ class HumanSettings:
     lease_seconds: int
 
 
-def human_settings(db: Session, job_id: int, settings: Settings) -> HumanSettings:
-    row = db.scalar(select(JobHumanSettings).where(JobHumanSettings.job_id == job_id))
+def human_settings(session: Session, job_id: int, settings: Settings) -> HumanSettings:
+    row = session.scalar(select(JobHumanSettings).where(JobHumanSettings.job_id == job_id))
     return settings_from_row(row, settings)
 
 
@@ -37,10 +38,24 @@ def settings_from_row(row: JobHumanSettings | None, settings: Settings) -> Human
     )
 
 
-def save_human_settings(db: Session, job_id: int, **values: object) -> None:
-    row = db.get(JobHumanSettings, job_id)
+MIN_LEASE_SECONDS = 10
+
+
+def save_human_settings(session: Session, job_id: int, **values: object) -> None:
+    """Set some of a job's human settings; values out of range are a 422 and change nothing."""
+    floor = values.get("gold_accuracy_floor")
+    if isinstance(floor, float) and not 0 <= floor <= 1:
+        raise RequestError(
+            422, "invalid_setting", "The gold accuracy floor is a number from 0 to 1."
+        )
+    lease = values.get("lease_seconds")
+    if isinstance(lease, int) and lease < MIN_LEASE_SECONDS:
+        raise RequestError(
+            422, "invalid_setting", f"Leases last at least {MIN_LEASE_SECONDS} seconds."
+        )
+    row = session.get(JobHumanSettings, job_id)
     if row is None:
         row = JobHumanSettings(job_id=job_id)
-        db.add(row)
+        session.add(row)
     for name, value in values.items():
         setattr(row, name, value)

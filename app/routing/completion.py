@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from sqlalchemy import and_, case, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from app.db.models import Assignment, Comparison, Job, Task
+from app.db.models import HUMAN_ROUTES, Assignment, Comparison, Job, Task
 
 
 def settle_comparisons(session: Session, comparison_ids: Sequence[int]) -> None:
@@ -32,7 +32,7 @@ def settle_comparisons(session: Session, comparison_ids: Sequence[int]) -> None:
     )
     overlap = select(Job.human_overlap).where(Job.id == Comparison.job_id).scalar_subquery()
     awaiting_humans = and_(
-        Comparison.route.in_(("human", "both")),
+        Comparison.route.in_(HUMAN_ROUTES),
         Comparison.gold_preference.is_(None),
         submitted < overlap,
     )

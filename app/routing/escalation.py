@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import cast
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -31,7 +32,7 @@ def escalate(session: Session, comparison_ids: Sequence[int]) -> None:
         by_job[job_id].append(comparison_id)
     for job_id, candidates in by_job.items():
         if (
-            Routing.of(session.scalar(select(Job.routing).where(Job.id == job_id))).policy
+            Routing.of(session.scalar(select(Job.routing).where(Job.id == job_id)) or {}).policy
             != "active"
         ):
             continue
@@ -65,7 +66,7 @@ def _escalate_job(
             Annotation.preference.is_not(None),
         )
     ):
-        judgments[comparison_id].append(SimulatedJudgment(name, preference))
+        judgments[comparison_id].append(SimulatedJudgment(name, cast(float, preference)))
     agreement = {}
     if routing.agreement_floor is not None:
         agreement = {n: c.agreement for n, c in calibration(session, job_id, seed).items()}

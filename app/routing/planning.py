@@ -8,28 +8,29 @@ Runs inside the ingest transaction, so comparisons and their tasks are stored to
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
-from app.annotators.config import PoolConfig
+from app.annotators.config import AnnotatorConfig, PoolConfig
 from app.annotators.registry import load_configs
 from app.annotators.seeding import comparison_key, pool_member
-from app.db.bulk import LOOKUP_CHUNK, append_rows
-from app.db.models import Job, Task
+from app.db.bulk import append_rows
+from app.db.dialect import chunks
+from app.db.models import SIMULATED_ROUTES, Job, Task, table
 
 _DIRECT = text(
     "INSERT INTO tasks (job_id, comparison_id, annotator_id, status, attempts) "
     "SELECT c.job_id, c.id, a.id, 'queued', 0 FROM comparisons c, annotators a "
-    "WHERE c.job_id = :job_id AND c.route IN ('simulated', 'both') "
+    f"WHERE c.job_id = :job_id AND c.route IN {SIMULATED_ROUTES!r} "
     "AND c.external_id IN :external_ids "
     "AND a.id IN :annotator_ids "
     "ON CONFLICT (comparison_id, annotator_id) DO NOTHING"
 ).bindparams(bindparam("external_ids", expanding=True), bindparam("annotator_ids", expanding=True))
 _POOL_INPUT = text(
     "SELECT c.id, c.instruction_id, c.output_1_id, c.output_2_id FROM comparisons c "
-    "WHERE c.job_id = :job_id AND c.route IN ('simulated', 'both') "
+    f"WHERE c.job_id = :job_id AND c.route IN {SIMULATED_ROUTES!r} "
     "AND c.external_id IN :external_ids"
 ).bindparams(bindparam("external_ids", expanding=True))
 
@@ -44,8 +45,7 @@ def plan_tasks(session: Session, job_id: int, external_ids: Sequence[str]) -> No
     configs = load_configs(session, names)
     direct_ids = [configs[n][0] for n in names if not isinstance(configs[n][1], PoolConfig)]
     pools = [c for n in names if isinstance(c := configs[n][1], PoolConfig)]
-    for start in range(0, len(external_ids), LOOKUP_CHUNK):
-        chunk = list(external_ids[start : start + LOOKUP_CHUNK])
+    for chunk in map(list, chunks(external_ids)):
         if direct_ids:
             session.execute(
                 _DIRECT, {"job_id": job_id, "external_ids": chunk, "annotator_ids": direct_ids}
@@ -59,7 +59,7 @@ def _plan_pools(
     job_id: int,
     seed: int,
     pools: list[PoolConfig],
-    configs: dict[str, tuple[int, object]],
+    configs: Mapping[str, tuple[int, AnnotatorConfig | PoolConfig]],
     external_ids: list[str],
     direct_ids: set[int],
 ) -> None:
@@ -80,7 +80,7 @@ def _plan_pools(
             )
     append_rows(
         session,
-        Task.__table__,
+        table(Task),
         ["job_id", "comparison_id", "annotator_id", "status", "attempts", "pool"],
         list(planned.values()),
     )

@@ -17,7 +17,6 @@ from typing import Any
 
 from app.annotators.seeding import unit_interval
 
-ROUTES = ("human", "simulated", "both")
 POLICIES = ("human", "simulated", "mixed", "active")
 DEFAULT_MARGIN = 0.1
 DEFAULT_CALIBRATION_FRACTION = 0.05

@@ -21,7 +21,8 @@ def counts_from_ratings(ratings: ArrayLike, categories: ArrayLike | None = None)
 
 
 def _pairable(counts: FloatArray) -> FloatArray:
-    return counts[counts.sum(axis=1) >= 2]
+    pairable: FloatArray = counts[counts.sum(axis=1) >= 2]
+    return pairable
 
 
 def percent_agreement(counts: ArrayLike) -> float:
@@ -48,20 +49,6 @@ def cohen_kappa(a: ArrayLike, b: ArrayLike, categories: ArrayLike | None = None)
     cats = np.unique(np.concatenate([x, y])) if categories is None else np.asarray(categories)
     table = (x[:, None] == cats[None, :]).T.astype(float) @ (y[:, None] == cats[None, :])
     return cohen_kappa_from_table(table)
-
-
-def mean_pairwise_cohen_kappa(ratings: ArrayLike, categories: ArrayLike) -> float:
-    """Light's kappa: Cohen's kappa averaged over the rater pairs who share at least two items."""
-    data = np.asarray(ratings, dtype=float)
-    values = []
-    for i in range(len(data)):
-        for j in range(i + 1, len(data)):
-            both = ~np.isnan(data[i]) & ~np.isnan(data[j])
-            if both.sum() >= 2:
-                kappa = cohen_kappa(data[i, both], data[j, both], categories)
-                if not np.isnan(kappa):
-                    values.append(kappa)
-    return float(np.mean(values)) if values else float("nan")
 
 
 def fleiss_kappa(counts: ArrayLike) -> float:

@@ -2,23 +2,24 @@
 both judged (the calibration slice and escalated comparisons).
 
 Agreement is AlpacaEval's: a judgment p scores 1 - |p - m| against the mode m of the human
-labels (1, 1.5 or 2); a tie between modes is broken by a seeded draw.
+labels (1, 1.5 or 2), found by stats.modes, the same tie-break as the evaluator table.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, replace
+from typing import cast
 
-from sqlalchemy import select
+import numpy as np
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from app.annotators.seeding import unit_interval
 from app.db.models import Annotation, Annotator, Comparison, Job
 from app.stats.data import Selection
-
-_LABEL_VALUES = (1.0, 1.5, 2.0)
+from app.stats.modes import categories, category_counts, modes
+from app.stats.scores import agreement_score
 
 
 @dataclass(frozen=True)
@@ -31,19 +32,23 @@ class Calibration:
     high: float
 
 
-def _label(preference: float) -> float:
-    return 1.0 if preference < 1.5 else (2.0 if preference > 1.5 else 1.5)
+def human_modes(seed: int, human_preferences: dict[int, list[float]]) -> dict[int, float]:
+    """The most common human label of each comparison (ties broken as everywhere: stats.modes)."""
+    ids = np.array(sorted(human_preferences), dtype=np.int64)
+    item = (
+        np.concatenate(
+            [np.full(len(human_preferences[cid]), k) for k, cid in enumerate(ids)]
+        ).astype(np.int64)
+        if len(ids)
+        else np.empty(0, dtype=np.int64)
+    )
+    preference = np.array([p for cid in ids for p in human_preferences[int(cid)]], dtype=float)
+    counts = category_counts(item, categories(preference), len(ids))
+    return dict(zip(ids.tolist(), modes(counts, ids, seed).tolist(), strict=True))
 
 
-def human_mode(seed: int, comparison_id: int, labels: list[float]) -> float:
-    counts = Counter(labels)
-    top = max(counts.values())
-    tied = [value for value in _LABEL_VALUES if counts.get(value) == top]
-    return tied[int(unit_interval("mode", seed, comparison_id) * len(tied))]
-
-
-def calibration(session: Session, job_id: int, seed: int) -> dict[str, Calibration]:
-    rows = session.execute(
+def calibration(reader: Session | Connection, job_id: int, seed: int) -> dict[str, Calibration]:
+    rows = reader.execute(
         select(Annotation.comparison_id, Annotator.name, Annotator.kind, Annotation.preference)
         .join(Annotator, Annotator.id == Annotation.annotator_id)
         .join(Comparison, Comparison.id == Annotation.comparison_id)
@@ -55,16 +60,17 @@ def calibration(session: Session, job_id: int, seed: int) -> dict[str, Calibrati
     ).all()
     humans: dict[int, list[float]] = defaultdict(list)
     simulated: list[tuple[int, str, float]] = []
-    for comparison_id, name, kind, preference in rows:
+    for comparison_id, name, kind, stored in rows:
+        preference = cast(float, stored)  # judgments without a preference are not read
         if kind == "human":
-            humans[comparison_id].append(_label(preference))
+            humans[comparison_id].append(preference)
         else:
             simulated.append((comparison_id, name, preference))
-    modes = {cid: human_mode(seed, cid, labels) for cid, labels in humans.items()}
+    mode_of = human_modes(seed, humans)
     scores: dict[str, list[float]] = defaultdict(list)
     for comparison_id, name, preference in simulated:
-        if comparison_id in modes:
-            scores[name].append(1 - abs(preference - modes[comparison_id]))
+        if comparison_id in mode_of:
+            scores[name].append(agreement_score(preference, mode_of[comparison_id]))
     return {name: _summary(name, values) for name, values in scores.items()}
 
 

@@ -3,27 +3,31 @@ order (server-side cursors on PostgreSQL), never as ORM objects."""
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import ColumnElement, Connection, Select, and_, case, func, or_, select, text
+from sqlalchemy import ColumnElement, Connection, FromClause, Select, and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 
-from app.db.models import Annotation, Annotator, Comparison, Output
+from app.db.dialect import stream_batches
+from app.db.models import Annotation, Annotator, Comparison, Output, table
 
 GoldFilter = Literal["include", "exclude", "only"]
-_cursor_numbers = itertools.count()
 BATCH_ROWS = 20_000
 
-annotations_t = Annotation.__table__
-annotators_t = Annotator.__table__
-comparisons_t = Comparison.__table__
-outputs_t = Output.__table__
+annotations_t = table(Annotation)
+annotators_t = table(Annotator)
+comparisons_t = table(Comparison)
+outputs_t = table(Output)
+
+
+def comma_separated(text: str | None) -> tuple[str, ...]:
+    """`a, b,,c` as ("a", "b", "c"): how lists of names are given in URLs and on the CLI."""
+    return tuple(part.strip() for part in (text or "").split(",") if part.strip())
 
 
 @dataclass(frozen=True)
@@ -84,10 +88,10 @@ def joined_annotations(
     *,
     with_annotators: bool = False,
     with_comparisons: bool = False,
-) -> Select:
+) -> Select[Any]:
     """SELECT columns FROM annotations, joined to annotators and comparisons where the columns
     or the selection need them."""
-    source = annotations_t
+    source: FromClause = annotations_t
     if with_annotators or selection.annotators or selection.kinds or selection.excluded_annotators:
         source = source.join(annotators_t, annotators_t.c.id == annotations_t.c.annotator_id)
     if with_comparisons or gold_condition(selection.gold) is not None:
@@ -95,33 +99,6 @@ def joined_annotations(
     return (
         select(*columns).select_from(source).where(and_(*annotation_conditions(job_id, selection)))
     )
-
-
-def stream(connection: Connection, query: Select, batch_rows: int = BATCH_ROWS) -> Iterator[list]:
-    """The query's rows in batches, read through a server-side cursor.
-
-    On PostgreSQL the compiled query runs in a psycopg server-side cursor in binary mode, which
-    decodes each batch in C: about half the CPU of SQLAlchemy's result rows (bench/export.py).
-    Timestamps come back as UTC-aware datetimes. Elsewhere (SQLite), SQLAlchemy's streaming
-    result."""
-    if connection.dialect.name != "postgresql":
-        result = connection.execute(
-            query, execution_options={"stream_results": True, "yield_per": batch_rows}
-        )
-        yield from result.partitions()
-        return
-    compiled = query.compile(
-        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
-    )
-    # A cursor is planned for its first rows by default (nested loops); we read them all.
-    connection.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
-    connection.execute(text("SET LOCAL work_mem = '64MB'"))
-    connection.execute(text("SET LOCAL TIME ZONE 'UTC'"))
-    raw = connection.connection.driver_connection
-    with raw.cursor(name=f"prefarm_stream_{next(_cursor_numbers)}", binary=True) as cursor:
-        cursor.execute(compiled.string, compiled.construct_params())
-        while batch := cursor.fetchmany(batch_rows):
-            yield batch
 
 
 def has_list(text_column: ColumnElement[str]) -> ColumnElement[int]:
@@ -167,7 +144,7 @@ def load_comparisons(connection: Connection, job_id: int, gold: GoldFilter) -> C
         query = query.where(gold_term)
     codes: dict[str, int] = {}
     columns: list[list[Any]] = [[] for _ in range(7)]
-    for batch in stream(connection, query):
+    for batch in stream_batches(connection, query, BATCH_ROWS):
         for row in batch:
             columns[0].append(row[0])
             columns[1].append(codes.setdefault(row[1], len(codes)))
@@ -213,9 +190,9 @@ def load_judgments(connection: Connection, job_id: int, selection: Selection) ->
         job_id,
         selection,
     )
-    parts: list[list[NDArray]] = [[] for _ in range(7)]
+    parts: list[list[NDArray[Any]]] = [[] for _ in range(7)]
     dtypes = [np.int64, np.int64, np.int64, float, float, float, float]
-    for batch in stream(connection, query):
+    for batch in stream_batches(connection, query, BATCH_ROWS):
         for k, column in enumerate(zip(*batch, strict=True)):
             parts[k].append(np.array(column, dtype=dtypes[k]))
     arrays = [

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from app.stats.modes import categories, category_counts, modes
+from app.stats.scores import agreement_score
 
 HUMANS_ROW = "humans"
 LENGTH_MARGIN = 30  # characters; shorter differences do not count as "longer"
@@ -53,7 +54,9 @@ def _share_for(side_2: NDArray[np.bool_], p: NDArray[np.float64]) -> NDArray[np.
     return np.where(side_2, p - 1, 2 - p)
 
 
-def human_reference(j: Judgments, n_items: int, seed: int) -> tuple[NDArray, NDArray]:
+def human_reference(
+    j: Judgments, n_items: int, seed: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """(mode of all humans per item, leave-one-out mode per judgment, NaN for non-humans)."""
     cats = categories(j.preference)
     human_cats = np.where(j.is_human, cats, -1)
@@ -70,7 +73,7 @@ def human_reference(j: Judgments, n_items: int, seed: int) -> tuple[NDArray, NDA
 
 
 def _self_consistency(
-    j: Judgments, rows: NDArray[np.bool_], human_mode: NDArray, seed: int
+    j: Judgments, rows: NDArray[np.bool_], human_mode: NDArray[np.float64], seed: int
 ) -> tuple[float | None, float | None]:
     """(bias, variance) from items this annotator judged at least twice."""
     items = j.item[rows]
@@ -148,8 +151,8 @@ def evaluator_table(
 ) -> list[dict[str, Any]]:
     n_items = len(features.length_1)
     human_mode, leave_one_out = human_reference(j, n_items, seed)
-    against_humans = 1 - np.abs(j.preference - human_mode[j.item])
-    scores = np.where(j.is_human, 1 - np.abs(j.preference - leave_one_out), against_humans)
+    against_humans = agreement_score(j.preference, human_mode[j.item])
+    scores = np.where(j.is_human, agreement_score(j.preference, leave_one_out), against_humans)
     table = []
     for code, (name, kind) in enumerate(zip(annotator_names, annotator_kinds, strict=True)):
         rows = j.annotator == code

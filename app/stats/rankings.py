@@ -40,7 +40,8 @@ def _orientation(
         pair_low == ref, True, np.where(pair_high == ref, False, low_is_opponent)
     )
     opponent = np.where(low_is_opponent[inverse], low, high)
-    return gen_2 == opponent
+    flipped: NDArray[np.bool_] = gen_2 == opponent
+    return flipped
 
 
 def win_rate_table(
@@ -118,18 +119,26 @@ def bradley_terry(
             strength = updated
             break
         strength = updated
-    log_strength = np.log(strength)
+    log_strength: NDArray[np.float64] = np.log(strength)
     return log_strength - log_strength[played].mean() if played.any() else log_strength
 
 
 def to_elo(log_strength: NDArray[np.float64]) -> NDArray[np.float64]:
-    return ELO_MEAN + ELO_PER_UNIT * (log_strength - log_strength.mean())
+    elo: NDArray[np.float64] = ELO_MEAN + ELO_PER_UNIT * (log_strength - log_strength.mean())
+    return elo
 
 
 def _win_matrix(
-    gen_1: NDArray, gen_2: NDArray, score_2: NDArray, n: NDArray, weight: NDArray, n_gen: int
+    gen_1: NDArray[np.int64],
+    gen_2: NDArray[np.int64],
+    score_2: NDArray[np.float64],
+    n: NDArray[np.float64],
+    weight: NDArray[np.float64],
+    n_gen: int,
 ) -> NDArray[np.float64]:
-    flat = np.bincount(gen_2 * n_gen + gen_1, weights=weight * score_2, minlength=n_gen**2)
+    flat = np.bincount(gen_2 * n_gen + gen_1, weights=weight * score_2, minlength=n_gen**2).astype(
+        np.float64
+    )
     flat += np.bincount(gen_1 * n_gen + gen_2, weights=weight * (n - score_2), minlength=n_gen**2)
     return flat.reshape(n_gen, n_gen)
 
@@ -158,7 +167,7 @@ def ratings(
     first[inverse] = np.flatnonzero(parsed)
     used = np.unique(np.concatenate([gen_1[first], gen_2[first]]))
     g1, g2 = np.searchsorted(used, gen_1[first]), np.searchsorted(used, gen_2[first])
-    score_2 = np.bincount(inverse, weights=p - 1)
+    score_2 = np.bincount(inverse, weights=p - 1).astype(np.float64)
     n = np.bincount(inverse).astype(float)
     n_gen = len(used)
     point = to_elo(

@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
+from app.db.session import read_connection
 from app.stats.calibration import calibration
 from app.stats.data import (
     JudgmentArrays,
@@ -44,7 +44,7 @@ def _clean(value: Any) -> Any:
 
 
 def _read(engine: Engine, load: Callable[..., T], *args: Any) -> T:
-    with engine.connect() as connection:
+    with read_connection(engine) as connection:
         return load(connection, *args)
 
 
@@ -68,7 +68,7 @@ def job_statistics(
     known[known] = comparisons.ids[position[known]] == raw.comparison_id[known]
     if not known.all():
         raw = JudgmentArrays(*(getattr(raw, f.name)[known] for f in fields(JudgmentArrays)))
-    with engine.connect() as connection:
+    with read_connection(engine) as connection:
         annotators = load_annotators(connection, raw.annotator_id)
     annotator_ids = sorted(annotators)
     codes = np.searchsorted(np.array(annotator_ids, dtype=np.int64), raw.annotator_id)
@@ -121,9 +121,10 @@ def job_statistics(
         ),
     }
     # Live calibration: each simulated annotator against the humans on comparisons both judged.
-    with Session(engine) as session:
-        report["calibration"] = [asdict(c) for c in calibration(session, job_id, seed).values()]
-    return _clean(report)
+    with read_connection(engine) as connection:
+        report["calibration"] = [asdict(c) for c in calibration(connection, job_id, seed).values()]
+    cleaned: dict[str, Any] = _clean(report)
+    return cleaned
 
 
 # The columns of each table, so an empty table still has its header.

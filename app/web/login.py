@@ -7,29 +7,25 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 
-from app.accounts.secrets import hash_password, verify_password
-from app.db.models import User
-from app.web.deps import AnyLogin, SessionDep, SettingsDep, check_csrf
-from app.web.ratelimit import record_attempt, seconds_until_allowed
-from app.web.sessions import (
-    LOGIN_CSRF_COOKIE,
+from app.accounts.browser_sessions import end_session, tokens_match
+from app.accounts.login import log_in
+from app.config import Settings
+from app.http.deps import (
     SESSION_COOKIE,
-    end_session,
-    find_login,
-    set_cookie,
-    start_session,
-    tokens_match,
+    AnyLogin,
+    MaybeLogin,
+    SessionDep,
+    SettingsDep,
+    check_csrf,
 )
-from app.web.templating import render
+from app.http.pages import render
 
 router = APIRouter(include_in_schema=False)
 
+LOGIN_CSRF_COOKIE = "prefarm_login_csrf"
 # Where each role lands after logging in without a `next` page.
 ROLE_HOME = {"rater": "/rate", "admin": "/admin/raters", "researcher": "/"}
-# Verified when the email is unknown, so a wrong email takes as long as a wrong password.
-_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 
 def safe_next(target: str | None, role: str) -> str:
@@ -41,11 +37,22 @@ def safe_next(target: str | None, role: str) -> str:
         and "\\" not in target
         and all(ch.isprintable() and not ch.isspace() for ch in target)  # browsers drop tabs
     )
-    return target if local else ROLE_HOME.get(role, "/")
+    return target if local and target else ROLE_HOME.get(role, "/")
+
+
+def set_cookie(
+    response: Response, request: Request, settings: Settings, name: str, value: str, max_age: int
+) -> None:
+    secure = settings.cookie_secure
+    if secure is None:
+        secure = request.url.scheme == "https"
+    response.set_cookie(
+        name, value, max_age=max_age, httponly=True, samesite="lax", secure=secure, path="/"
+    )
 
 
 def _login_page(
-    request: Request, settings: SettingsDep, next_page: str, error: str | None, status: int
+    request: Request, settings: Settings, next_page: str, error: str | None, status: int
 ) -> Response:
     csrf = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
     response = render(
@@ -56,8 +63,9 @@ def _login_page(
 
 
 @router.get("/login")
-def login_form(request: Request, db: SessionDep, settings: SettingsDep, next: str = "") -> Response:
-    login = find_login(db, request.cookies.get(SESSION_COOKIE))
+def login_form(
+    request: Request, login: MaybeLogin, settings: SettingsDep, next: str = ""
+) -> Response:
     if login is not None:
         return RedirectResponse(safe_next(next, login.user.role), status_code=303)
     return _login_page(request, settings, next, None, 200)
@@ -66,7 +74,7 @@ def login_form(request: Request, db: SessionDep, settings: SettingsDep, next: st
 @router.post("/login")
 def login_submit(
     request: Request,
-    db: SessionDep,
+    session: SessionDep,
     settings: SettingsDep,
     email: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
@@ -77,29 +85,21 @@ def login_submit(
         return _login_page(
             request, settings, next, "The login form had expired; please try again.", 403
         )
-    email = email.strip().lower()
     client_ip = request.client.host if request.client else "unknown"
-    wait = seconds_until_allowed(db, email, client_ip, settings)
-    if wait:
-        minutes = max(1, round(wait / 60))
-        message = f"Too many failed logins. Try again in about {minutes} minute(s)."
-        response = _login_page(request, settings, next, message, 429)
-        response.headers["Retry-After"] = str(wait)
+    outcome = log_in(session, email, password, client_ip, settings)
+    if outcome.cookie is None or outcome.role is None:
+        response = _login_page(request, settings, next, outcome.refused, outcome.status)
+        if outcome.retry_after is not None:
+            response.headers["Retry-After"] = str(outcome.retry_after)
         return response
-
-    user = db.scalar(select(User).where(User.email == email))
-    valid = verify_password(user.password_hash if user else _DUMMY_HASH, password)
-    if user is None or not valid or not user.active:
-        record_attempt(db, email, client_ip, succeeded=False)
-        db.commit()
-        return _login_page(request, settings, next, "Wrong email or password.", 401)
-
-    record_attempt(db, email, client_ip, succeeded=True)
-    token = start_session(db, user, settings)
-    db.commit()
-    response = RedirectResponse(safe_next(next, user.role), status_code=303)
+    response = RedirectResponse(safe_next(next, outcome.role), status_code=303)
     set_cookie(
-        response, request, settings, SESSION_COOKIE, token, int(settings.session_hours * 3600)
+        response,
+        request,
+        settings,
+        SESSION_COOKIE,
+        outcome.cookie,
+        int(settings.session_hours * 3600),
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
     return response
@@ -108,12 +108,11 @@ def login_submit(
 @router.post("/logout")
 def logout(
     login: AnyLogin,
-    db: SessionDep,
+    session: SessionDep,
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     check_csrf(login, csrf_token)
-    end_session(db, login)
-    db.commit()
+    end_session(session, login)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

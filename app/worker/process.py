@@ -1,5 +1,5 @@
 """Running workers: as a process of its own (`prefarm worker`), or as a thread inside the API
-server (SQLite, one machine)."""
+server (SQLite, one machine; app.server starts it)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,7 @@ import asyncio
 import logging
 import signal
 import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from app.worker.runner import Worker, WorkerOptions
@@ -66,24 +63,3 @@ class BackgroundWorker:
         if self._loop is not None and self._stop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(timeout=timeout)
-
-
-@asynccontextmanager
-async def inprocess_worker_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Runs one worker inside the API server when PREFARM_INPROCESS_WORKER says so (by default:
-    on SQLite, where there is one machine and no separate worker processes)."""
-    settings = app.state.settings
-    engine: Engine = app.state.engine
-    enabled = settings.inprocess_worker
-    if enabled is None:
-        enabled = engine.dialect.name == "sqlite"
-    background = None
-    if enabled:
-        background = BackgroundWorker(engine, WorkerOptions.from_settings(settings))
-        background.start()
-        app.state.worker = background.worker
-    try:
-        yield
-    finally:
-        if background is not None:
-            await asyncio.to_thread(background.stop)

@@ -8,6 +8,7 @@ from sqlalchemy import and_, delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from app.db.models import Annotation, Task
+from app.db.session import changed_rows
 from app.routing.completion import settle_comparisons
 
 
@@ -45,14 +46,13 @@ def requeue_tasks(session: Session, job_id: int, *, failed: bool, unparsed: bool
                 Annotation.comparison_id == Task.comparison_id,
                 Annotation.annotator_id == Task.annotator_id,
             )
-            unparsed_count = (
+            unparsed_count = changed_rows(
                 session.execute(
                     update(Task)
                     .where(Task.job_id == job_id, Task.status == "done", matches_unparsed)
                     .values(**fresh)
                     .execution_options(synchronize_session=False)
-                ).rowcount
-                or 0
+                )
             )
             session.execute(delete(Annotation).where(unparsed_answer))
             comparison_ids.update(p.comparison_id for p in pairs)

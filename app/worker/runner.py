@@ -29,10 +29,11 @@ from app.annotators.providers import Provider, ProviderError, load_provider_sdks
 from app.annotators.providers.base import LlmResponse
 from app.annotators.seeding import noisy_preference
 from app.config import Settings
+from app.observability.metrics import record_provider_call
 from app.worker import store
 from app.worker.limits import AnnotatorLimits
 from app.worker.store import Claim, ClaimedTask, JobState, Outcome, utcnow
-from app.worker.units import Unit, annotations, direct_annotation, plan_calls, price
+from app.worker.units import Call, Unit, annotation_rows, direct_annotation, plan_calls, price
 
 log = logging.getLogger("prefarm.worker")
 FLUSH_SECONDS = 0.05
@@ -60,7 +61,7 @@ class WorkerOptions:
             "shutdown_grace_seconds": settings.worker_shutdown_grace_seconds,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        return cls(**values)  # type: ignore[arg-type]  # the settings hold each field's type
 
 
 class Worker:
@@ -322,11 +323,7 @@ class Worker:
                         if not job.dispatchable:
                             self._emit([Outcome(t, "release") for t in unit.tasks])
                             return
-                        provider = self._provider_for(unit)
-                        started = time.perf_counter()
-                        call.response = await provider.complete(call.request)
-                        call.latency_ms = (time.perf_counter() - started) * 1000
-                        call.cost_usd = price(unit.config, call.response)
+                        await self._call(unit, call)
                         job.spent_usd += call.cost_usd
             self._complete(unit)
         except ProviderError as exc:
@@ -338,9 +335,32 @@ class Worker:
             log.exception("unit of %s failed", unit.annotator_name)
             self._retry_or_fail(unit, f"internal error: {exc!r}", True, None)
 
+    async def _call(self, unit: Unit, call: Call) -> None:
+        """One provider call: its answer, latency and price, recorded in the metrics."""
+        provider = self._provider_for(unit)
+        config = unit.config
+        started = time.perf_counter()
+        try:
+            call.response = await provider.complete(call.request)
+        except ProviderError:
+            seconds = time.perf_counter() - started
+            record_provider_call(config.provider, config.model, seconds, ok=False)
+            raise
+        seconds = time.perf_counter() - started
+        call.latency_ms = seconds * 1000
+        call.cost_usd = price(config, call.response)
+        record_provider_call(
+            config.provider,
+            config.model,
+            seconds,
+            cost_usd=call.cost_usd,
+            prompt_tokens=call.response.prompt_tokens,
+            completion_tokens=call.response.completion_tokens,
+        )
+
     def _complete(self, unit: Unit) -> None:
         try:
-            rows = annotations(unit)
+            rows = annotation_rows(unit)
         except BatchCountMismatch as exc:
             self._retry_or_fail(unit, f"batch answer rejected: {exc}", True, None)
             return

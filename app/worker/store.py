@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, aliased
 
 from app.annotators.seeding import comparison_key
-from app.db.dialect import insert_ignoring_conflicts, is_postgres
+from app.db.dialect import insert_ignoring_conflicts, is_retryable_conflict, skip_locked
 from app.db.models import (
     Annotation,
     Annotator,
@@ -30,7 +30,9 @@ from app.db.models import (
     LlmCache,
     Output,
     Task,
+    table,
 )
+from app.db.session import changed_rows, unit_of_work
 from app.routing.completion import settle_comparisons
 from app.routing.escalation import escalate
 
@@ -83,7 +85,6 @@ class Claim:
     jobs: dict[int, JobState]
     annotators: dict[int, AnnotatorRow]
     pools: dict[str, dict[str, Any]]
-    cached: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -98,7 +99,7 @@ class Outcome:
 
 def claim(engine: Engine, worker_id: str, limit: int, lease_seconds: float) -> Claim:
     now = utcnow()
-    with Session(engine) as session, session.begin():
+    with unit_of_work(engine) as session:
         t = aliased(Task)
         picked = (
             select(t.id)
@@ -111,8 +112,7 @@ def claim(engine: Engine, worker_id: str, limit: int, lease_seconds: float) -> C
             .order_by(t.id)
             .limit(limit)
         )
-        if is_postgres(session):
-            picked = picked.with_for_update(of=t, skip_locked=True)
+        picked = skip_locked(picked, t)
         ids = list(
             session.scalars(
                 update(Task)
@@ -205,7 +205,7 @@ def load_jobs(session: Session, job_ids: set[int]) -> dict[int, JobState]:
 def cached_completions(engine: Engine, keys: list[str]) -> dict[str, dict[str, Any]]:
     if not keys:
         return {}
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         return {
             r.key: r.completion
             for r in session.execute(
@@ -217,7 +217,7 @@ def cached_completions(engine: Engine, keys: list[str]) -> dict[str, dict[str, A
 def renew(engine: Engine, worker_id: str, task_ids: list[int], lease_seconds: float) -> None:
     if not task_ids:
         return
-    with Session(engine) as session, session.begin():
+    with unit_of_work(engine) as session:
         session.execute(
             update(Task)
             .where(Task.id.in_(task_ids), Task.leased_by == worker_id, Task.status == "running")
@@ -227,13 +227,14 @@ def renew(engine: Engine, worker_id: str, task_ids: list[int], lease_seconds: fl
 
 def reap_expired(engine: Engine) -> int:
     """Put tasks whose worker stopped renewing their lease back in the queue."""
-    with Session(engine) as session, session.begin():
-        result = session.execute(
-            update(Task)
-            .where(Task.status == "running", Task.lease_until < utcnow())
-            .values(status="queued", leased_by=None, lease_until=None)
+    with unit_of_work(engine) as session:
+        return changed_rows(
+            session.execute(
+                update(Task)
+                .where(Task.status == "running", Task.lease_until < utcnow())
+                .values(status="queued", leased_by=None, lease_until=None)
+            )
         )
-        return result.rowcount or 0
 
 
 def finish(
@@ -245,11 +246,10 @@ def finish(
     """Write a batch of results in one transaction; returns the touched jobs' fresh state."""
     for attempt in range(5):
         try:
-            with Session(engine) as session, session.begin():
+            with unit_of_work(engine) as session:
                 return _finish(session, worker_id, outcomes, cache_rows)
         except DBAPIError as exc:  # deadlock or serialization failure: try again
-            code = getattr(exc.orig, "sqlstate", None)
-            if code not in ("40P01", "40001") or attempt == 4:
+            if not is_retryable_conflict(exc) or attempt == 4:
                 raise
             time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")
@@ -278,8 +278,8 @@ def _finish(
         )
         annotations = [o.annotation for o in done if o.task.id in owned and o.annotation]
         if annotations:
-            session.execute(insert_ignoring_conflicts(session, Annotation.__table__), annotations)
-    tasks = Task.__table__
+            session.execute(insert_ignoring_conflicts(session, table(Annotation)), annotations)
+    tasks = table(Task)
     fence = (tasks.c.id == bindparam("task_id"), tasks.c.leased_by == worker_id)
     if by_kind["retry"]:
         session.execute(
@@ -314,7 +314,7 @@ def _finish(
         )
     _charge_jobs(session, outcomes)
     if cache_rows:
-        session.execute(insert_ignoring_conflicts(session, LlmCache.__table__), cache_rows)
+        session.execute(insert_ignoring_conflicts(session, table(LlmCache)), cache_rows)
     settled = {o.task.comparison_id for o in outcomes if o.kind in ("done", "failed")}
     if settled:
         settle_comparisons(session, sorted(settled))

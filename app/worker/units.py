@@ -88,15 +88,17 @@ def _share(total: int, count: int, index: int) -> int:
     return total // count + (1 if index < total % count else 0)
 
 
-def annotations(unit: Unit) -> list[dict[str, Any]]:
+def annotation_rows(unit: Unit) -> list[dict[str, Any]]:
     """One annotation per task; raises BatchCountMismatch (the unit is retried)."""
     count = len(unit.tasks)
     verdicts: list[list[Verdict | None]] = []
     errors: list[str | None] = []
-    for call in unit.calls:
-        assert call.response is not None
+    responses = [call.response for call in unit.calls if call.response is not None]
+    if len(responses) != len(unit.calls):
+        raise ValueError("every call of a unit must be answered before its annotations are made")
+    for response in responses:
         try:
-            verdicts.append(list(parse_response(unit.config, call.response, count)))
+            verdicts.append(list(parse_response(unit.config, response, count)))
             errors.append(None)
         except ParseError as exc:
             if unit.config.parser == "batch":
@@ -105,14 +107,13 @@ def annotations(unit: Unit) -> list[dict[str, Any]]:
             errors.append(str(exc))
     rows = []
     for index, task in enumerate(unit.tasks):
-        in_frame = [
-            to_comparison_frame(v[index].preference, call.swapped[index])
-            if v[index] is not None
-            else None
-            for v, call in zip(verdicts, unit.calls, strict=True)
-        ]
         parse_error = "; ".join(e for e in errors if e) or None
-        preference = None if parse_error else sum(in_frame) / len(in_frame)  # type: ignore[arg-type]
+        in_frame = [
+            to_comparison_frame(verdict.preference, call.swapped[index])
+            for v, call in zip(verdicts, unit.calls, strict=True)
+            if (verdict := v[index]) is not None
+        ]
+        preference = None if parse_error else sum(in_frame) / len(in_frame)
         metadata: dict[str, Any] = {"config_sha256": unit.config_sha256, "model": unit.config.model}
         if any(call.cached for call in unit.calls):
             metadata["cached"] = True
@@ -124,10 +125,11 @@ def annotations(unit: Unit) -> list[dict[str, Any]]:
             first, second = in_frame
             metadata["both_orders"] = {
                 "preferences": in_frame,
-                "consistent": label_for(first) == label_for(second),  # type: ignore[arg-type]
+                "consistent": label_for(first) == label_for(second),
             }
         rationale = next(
-            (v[index].rationale for v in verdicts if v[index] and v[index].rationale), None
+            (verdict.rationale for v in verdicts if (verdict := v[index]) and verdict.rationale),
+            None,
         )
         rows.append(
             {
@@ -139,16 +141,12 @@ def annotations(unit: Unit) -> list[dict[str, Any]]:
                 "label": label_for(preference) if preference is not None else None,
                 "shown_swapped": unit.calls[0].swapped[index],
                 "rationale": rationale,
-                "raw_completion": "\n---\n".join(c.response.text for c in unit.calls),  # type: ignore[union-attr]
+                "raw_completion": "\n---\n".join(r.text for r in responses),
                 "parse_error": parse_error,
                 "cost_usd": sum(c.cost_usd for c in unit.calls) / count,
-                "prompt_tokens": sum(
-                    _share(c.response.prompt_tokens, count, index)  # type: ignore[union-attr]
-                    for c in unit.calls
-                ),
+                "prompt_tokens": sum(_share(r.prompt_tokens, count, index) for r in responses),
                 "completion_tokens": sum(
-                    _share(c.response.completion_tokens, count, index)  # type: ignore[union-attr]
-                    for c in unit.calls
+                    _share(r.completion_tokens, count, index) for r in responses
                 ),
                 "latency_ms": sum(c.latency_ms for c in unit.calls),
                 "is_noisy_label": False,

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.accounts.secrets import display_prefix, new_api_token, token_sha256
-from app.db.engine import session_scope
 from app.db.models import ApiToken, Job
+from app.db.session import unit_of_work
 
 
 def test_create_job_returns_it_with_defaults(client: TestClient, researcher) -> None:
@@ -134,7 +134,7 @@ def test_admin_reads_any_job(client: TestClient, researcher, admin, make_job) ->
 def test_rater_has_no_api_access_to_jobs(client: TestClient, make_account, engine) -> None:
     rater = make_account("rater")
     token = new_api_token()  # raters cannot get one through the CLI; pretend one leaked in
-    with session_scope(engine) as session:
+    with unit_of_work(engine) as session:
         session.add(
             ApiToken(
                 user_id=rater.id, token_sha256=token_sha256(token), prefix=display_prefix(token)
@@ -186,7 +186,7 @@ def test_raising_the_budget_resumes_a_budget_exhausted_job(
     engine,
 ) -> None:
     job = make_job(researcher, budget_usd=1.0)
-    with session_scope(engine) as session:
+    with unit_of_work(engine) as session:
         stored = session.get_one(Job, job["id"])
         stored.spent_usd, stored.status = 1.0, "budget_exhausted"
     url = f"/api/v1/jobs/{job['id']}"

@@ -7,7 +7,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from app.dashboard import browse
+from app.jobs import disagreements as browse
 from tests.dashboard.conftest import HUMANS, SIMULATED, disagreeing_ids, judgments, ndjson
 
 POINTS = re.compile(r'<circle class="point"')

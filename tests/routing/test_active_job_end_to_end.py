@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.engine import session_scope
 from app.db.models import Comparison, RaterJob
+from app.db.session import unit_of_work
 from tests.fakes.fixtures import marked_pairs
 
 PASSWORD = "active routing rater password"
@@ -48,7 +48,7 @@ def test_active_job_runs_to_completion_and_exports(
     }
 
     rater = make_account("rater", password=PASSWORD)
-    with session_scope(engine) as session:
+    with unit_of_work(engine) as session:
         session.add(RaterJob(user_id=rater.id, job_id=job["id"]))
     # The browser starts only now: Playwright's sync API runs an event loop of its own.
     page = request.getfixturevalue("open_page")()

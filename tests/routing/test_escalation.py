@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import Comparison
-from app.stats.calibration import human_mode
+from app.stats.calibration import human_modes
 from tests.api.conftest import comparison_row
 
 
@@ -79,7 +79,8 @@ def test_escalation_stops_at_the_human_budget(
 
 
 def test_human_mode_ties_are_broken_the_same_way_every_time() -> None:
-    first = [human_mode(7, cid, [1.0, 2.0]) for cid in range(50)]
-    assert first == [human_mode(7, cid, [1.0, 2.0]) for cid in range(50)]
-    assert set(first) == {1.0, 2.0}
-    assert human_mode(7, 1, [2.0, 2.0, 1.0]) == 2.0
+    tied = {cid: [1.0, 2.0] for cid in range(50)}
+    first = human_modes(7, tied)
+    assert first == human_modes(7, dict(reversed(tied.items())))
+    assert set(first.values()) == {1.0, 2.0}
+    assert human_modes(7, {1: [2.0, 2.0, 1.0]}) == {1: 2.0}

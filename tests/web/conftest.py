@@ -13,11 +13,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from app.accounts.browser_sessions import start_session
 from app.config import Settings
-from app.db.engine import session_scope
 from app.db.models import Annotation, Assignment, Comparison, RaterJob, User
+from app.db.session import unit_of_work
+from app.http.deps import SESSION_COOKIE
 from app.rating.settings import save_human_settings
-from app.web.sessions import SESSION_COOKIE, start_session
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _ASSIGNMENT = re.compile(r'name="assignment_id" value="(\d+)"')
@@ -105,7 +106,7 @@ def human_job(researcher, make_job, client: TestClient) -> Callable[..., dict[st
         )
         assert response.status_code in (200, 201), response.text
         if settings:
-            with session_scope(client.app.state.engine) as session:
+            with unit_of_work(client.app.state.engine) as session:
                 save_human_settings(session, job["id"], **settings)
         return job
 
@@ -127,10 +128,10 @@ def make_rater(
         account = make_account("rater")
         client = TestClient(app)
         clients.append(client)
-        with session_scope(engine) as session:
+        with unit_of_work(engine) as session:
             session.add_all(RaterJob(user_id=account.id, job_id=job_id) for job_id in job_ids)
             user = session.get_one(User, account.id)
-            client.cookies.set(SESSION_COOKIE, start_session(session, user, settings))
+            client.cookies.set(SESSION_COOKIE, start_session(session, user, settings.session_hours))
         return WebRater(account.id, account.email, client)
 
     yield make

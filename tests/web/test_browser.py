@@ -69,11 +69,11 @@ def _log_in(page, email: str, password: str = PASSWORD) -> None:
 
 
 def _rater(make_account, engine, *job_ids: int):
-    from app.db.engine import session_scope
     from app.db.models import RaterJob
+    from app.db.session import unit_of_work
 
     account = make_account("rater", password=PASSWORD)
-    with session_scope(engine) as session:
+    with unit_of_work(engine) as session:
         session.add_all(RaterJob(user_id=account.id, job_id=job_id) for job_id in job_ids)
     return account
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from app.accounts.identity import Account
 from app.db.models import Assignment, Comparison, Job, User
-from app.rating.assignment import JudgingError, lease_next, submit_judgment
+from app.db.session import unit_of_work
+from app.rating.assignment import JudgingError, assign_next, submit_judgment
 from app.rating.settings import HumanSettings, human_settings
 from tests.web.conftest import assignments_of, comparison_rows, judgments_of
 
@@ -24,69 +28,103 @@ LEASE = HumanSettings(
 )
 
 
-def _load(db: Session, job_id: int, user_id: int) -> tuple[Job, User]:
-    db.expire_all()
-    return db.get_one(Job, job_id), db.get_one(User, user_id)
+def _as_request(engine: Engine, job_id: int, user_id: int, action: Callable[..., Any]) -> Any:
+    """Run `action(session, job, user)` in a unit of work of its own, as a request would."""
+    with unit_of_work(engine) as session:
+        job, user = session.get_one(Job, job_id), session.get_one(User, user_id)
+        return action(session, job, Account.of(user))
 
 
-def test_a_lapsed_lease_comes_back_to_other_raters(human_job, make_rater, db):
+def test_a_lapsed_lease_comes_back_to_other_raters(human_job, make_rater, db, engine):
     job_row = human_job(k=1, rows=comparison_rows(1))
     first, second = make_rater(job_row["id"]), make_rater(job_row["id"])
-    job, user = _load(db, job_row["id"], first.id)
     now = datetime.now(UTC)
-    lease = lease_next(db, user, job, LEASE, now)
+    lease = _as_request(
+        engine, job_row["id"], first.id, lambda s, job, user: assign_next(s, user, job, LEASE, now)
+    )
     assert lease is not None
-    job, other = _load(db, job_row["id"], second.id)
-    assert lease_next(db, other, job, LEASE, now + timedelta(seconds=59)) is None
-    later = lease_next(db, other, job, LEASE, now + timedelta(seconds=61))
+    soon = now + timedelta(seconds=59)
+    assert (
+        _as_request(
+            engine,
+            job_row["id"],
+            second.id,
+            lambda s, job, user: assign_next(s, user, job, LEASE, soon),
+        )
+        is None
+    )
+    later_time = now + timedelta(seconds=61)
+    later = _as_request(
+        engine,
+        job_row["id"],
+        second.id,
+        lambda s, job, user: assign_next(s, user, job, LEASE, later_time),
+    )
     assert later is not None and later.comparison_id == lease.comparison_id
-    statuses = {a.user_id: a.status for a in assignments_of(db, job.id)}
+    statuses = {a.user_id: a.status for a in assignments_of(db, job_row["id"])}
     assert statuses == {first.id: "expired", second.id: "leased"}
 
 
 def test_work_on_a_lapsed_lease_is_accepted_while_the_comparison_has_room(
-    human_job, make_rater, db
+    human_job, make_rater, db, engine
 ):
     job_row = human_job(k=2, rows=comparison_rows(1))
     rater = make_rater(job_row["id"])
-    job, user = _load(db, job_row["id"], rater.id)
     now = datetime.now(UTC)
-    lease = lease_next(db, user, job, LEASE, now)
-    lease_next(db, user, job, LEASE, now + timedelta(minutes=5))  # expires it
-    submit_judgment(db, user, job, lease.id, "A", None, now + timedelta(minutes=5))
-    assert [a.status for a in assignments_of(db, job.id)] == ["submitted"]
-    assert len(judgments_of(db, job.id)) == 1
+    late = now + timedelta(minutes=5)
+
+    def lease_lapse_and_submit(session: Session, job: Job, user: Account) -> None:
+        lease = assign_next(session, user, job, LEASE, now)
+        assign_next(session, user, job, LEASE, late)  # expires it
+        submit_judgment(session, user, job, lease.id, "A", None, late)
+
+    _as_request(engine, job_row["id"], rater.id, lease_lapse_and_submit)
+    assert [a.status for a in assignments_of(db, job_row["id"])] == ["submitted"]
+    assert len(judgments_of(db, job_row["id"])) == 1
 
 
 def test_work_on_a_lapsed_lease_is_refused_once_others_filled_the_comparison(
-    human_job, make_rater, db
+    human_job, make_rater, db, engine
 ):
     job_row = human_job(k=1, rows=comparison_rows(1))
     slow, quick = make_rater(job_row["id"]), make_rater(job_row["id"])
-    job, slow_user = _load(db, job_row["id"], slow.id)
     now = datetime.now(UTC)
-    lease = lease_next(db, slow_user, job, LEASE, now)
-    job, quick_user = _load(db, job_row["id"], quick.id)
-    taken = lease_next(db, quick_user, job, LEASE, now + timedelta(minutes=2))
-    submit_judgment(db, quick_user, job, taken.id, "B", None, now + timedelta(minutes=2))
-    job, slow_user = _load(db, job_row["id"], slow.id)
+    later, latest = now + timedelta(minutes=2), now + timedelta(minutes=3)
+    lease = _as_request(
+        engine, job_row["id"], slow.id, lambda s, job, user: assign_next(s, user, job, LEASE, now)
+    )
+
+    def take_and_submit(session: Session, job: Job, user: Account) -> None:
+        taken = assign_next(session, user, job, LEASE, later)
+        submit_judgment(session, user, job, taken.id, "B", None, later)
+
+    _as_request(engine, job_row["id"], quick.id, take_and_submit)
     try:
-        submit_judgment(db, slow_user, job, lease.id, "A", None, now + timedelta(minutes=3))
+        _as_request(
+            engine,
+            job_row["id"],
+            slow.id,
+            lambda s, job, user: submit_judgment(s, user, job, lease.id, "A", None, latest),
+        )
         raise AssertionError("a lapsed lease on a full comparison was accepted")
     except JudgingError as error:
         assert error.status == 409
-    assert len(judgments_of(db, job.id)) == 1
+    assert len(judgments_of(db, job_row["id"])) == 1
     db.expire_all()
-    comparison = db.scalar(select(Comparison).where(Comparison.job_id == job.id))
+    comparison = db.scalar(select(Comparison).where(Comparison.job_id == job_row["id"]))
     assert (comparison.human_claims, comparison.human_open) == (1, False)
 
 
-def test_the_lease_time_comes_from_the_jobs_settings(human_job, make_rater, db, settings):
+def test_the_lease_time_comes_from_the_jobs_settings(human_job, make_rater, db, engine, settings):
     job_row = human_job(k=1, lease_seconds=120)
     rater = make_rater(job_row["id"])
-    job, user = _load(db, job_row["id"], rater.id)
     now = datetime.now(UTC)
-    lease = lease_next(db, user, job, human_settings(db, job.id, settings), now)
+    lease = _as_request(
+        engine,
+        job_row["id"],
+        rater.id,
+        lambda s, job, user: assign_next(s, user, job, human_settings(s, job.id, settings), now),
+    )
     assert lease.expires_at - lease.created_at == timedelta(seconds=120)
 
 

@@ -7,7 +7,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from app.db.models import WebSession
-from app.web.sessions import LOGIN_CSRF_COOKIE, SESSION_COOKIE
+from app.http.deps import SESSION_COOKIE
+from app.web.login import LOGIN_CSRF_COOKIE
 from tests.web.conftest import csrf_of, web_login
 
 PASSWORD = "a long rater password"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.web.markdown import render_markdown
+from app.http.markdown import render_markdown
 
 
 def test_code_blocks_lists_and_tables_render():

@@ -10,12 +10,11 @@ import os
 from typing import Any
 
 import anthropic
-import httpx2
 import orjson
 
 from app.annotators.config import AnnotatorConfig
 from app.annotators.parsers import PREFERENCE_TOOL
-from app.annotators.providers.base import LlmRequest, LlmResponse, ProviderError, status_error
+from app.annotators.providers.base import LlmRequest, LlmResponse, ProviderError, call_sdk
 
 
 class AnthropicProvider:
@@ -52,22 +51,9 @@ class AnthropicProvider:
         return body
 
     async def complete(self, request: LlmRequest) -> LlmResponse:
-        try:
-            response = await self._client.post(
-                "/v1/messages", cast_to=httpx2.Response, body=self.body(request)
-            )
-        except anthropic.APIStatusError as exc:
-            raise status_error(exc.status_code, exc.response.headers, exc.message) from exc
-        except anthropic.APITimeoutError as exc:
-            raise ProviderError(
-                f"timed out or disconnected: {exc.__cause__!r}", transient=True
-            ) from exc
-        except anthropic.APIConnectionError as exc:
-            raise ProviderError(f"connection failed: {exc}", transient=True) from exc
-        try:
-            return read_message(orjson.loads(response.content))
-        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-            raise ProviderError(f"malformed response: {exc!r}", transient=True) from exc
+        return await call_sdk(
+            anthropic, self._client, "/v1/messages", self.body(request), read_message
+        )
 
     async def close(self) -> None:
         await self._client.close()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import httpx2
 import openai
 import orjson
 
@@ -21,7 +20,7 @@ from app.annotators.providers.base import (
     LlmRequest,
     LlmResponse,
     ProviderError,
-    status_error,
+    call_sdk,
 )
 
 
@@ -60,22 +59,9 @@ class OpenAIChatProvider:
         return body
 
     async def complete(self, request: LlmRequest) -> LlmResponse:
-        try:
-            response = await self._client.post(
-                "/chat/completions", cast_to=httpx2.Response, body=self.body(request)
-            )
-        except openai.APIStatusError as exc:
-            raise status_error(exc.status_code, exc.response.headers, exc.message) from exc
-        except openai.APITimeoutError as exc:
-            raise ProviderError(
-                f"timed out or disconnected: {exc.__cause__!r}", transient=True
-            ) from exc
-        except openai.APIConnectionError as exc:
-            raise ProviderError(f"connection failed: {exc}", transient=True) from exc
-        try:
-            return read_completion(orjson.loads(response.content))
-        except (orjson.JSONDecodeError, KeyError, IndexError, TypeError) as exc:
-            raise ProviderError(f"malformed response: {exc!r}", transient=True) from exc
+        return await call_sdk(
+            openai, self._client, "/chat/completions", self.body(request), read_completion
+        )
 
     async def close(self) -> None:
         await self._client.close()

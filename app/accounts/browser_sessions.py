@@ -11,76 +11,62 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from fastapi import Request
-from fastapi.responses import Response
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from app.accounts.identity import Account
 from app.accounts.secrets import token_sha256
-from app.config import Settings
 from app.db.models import User, WebSession
-
-SESSION_COOKIE = "prefarm_session"
-LOGIN_CSRF_COOKIE = "prefarm_login_csrf"
 
 
 @dataclass(frozen=True)
 class Login:
-    user: User
+    user: Account
     csrf_token: str
     token_sha256: str
 
 
-def start_session(db: Session, user: User, settings: Settings) -> str:
-    """Store a new session for this user and return the cookie value."""
+def start_session(session: Session, user: User, hours: float) -> str:
+    """Store a new browser session for this user and return the cookie value."""
     token = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
-    db.add(
+    session.add(
         WebSession(
             token_sha256=token_sha256(token),
             user_id=user.id,
             csrf_token=secrets.token_urlsafe(32),
             created_at=now,
-            expires_at=now + timedelta(hours=settings.session_hours),
+            expires_at=now + timedelta(hours=hours),
         )
     )
     # Expired sessions of this user are cleaned up here, so the table does not grow forever.
-    db.execute(delete(WebSession).where(WebSession.user_id == user.id, WebSession.expires_at < now))
+    session.execute(
+        delete(WebSession).where(WebSession.user_id == user.id, WebSession.expires_at < now)
+    )
     return token
 
 
-def find_login(db: Session, cookie: str | None) -> Login | None:
+def find_login(session: Session, cookie: str | None) -> Login | None:
     if not cookie:
         return None
     digest = token_sha256(cookie)
-    row = db.execute(
+    row = session.execute(
         select(WebSession.csrf_token, WebSession.expires_at, User)
         .join(User, User.id == WebSession.user_id)
         .where(WebSession.token_sha256 == digest)
     ).first()
     if row is None or row.expires_at <= datetime.now(UTC) or not row.User.active:
         return None
-    return Login(user=row.User, csrf_token=row.csrf_token, token_sha256=digest)
+    return Login(user=Account.of(row.User), csrf_token=row.csrf_token, token_sha256=digest)
 
 
-def end_session(db: Session, login: Login) -> None:
-    db.execute(delete(WebSession).where(WebSession.token_sha256 == login.token_sha256))
+def end_session(session: Session, login: Login) -> None:
+    session.execute(delete(WebSession).where(WebSession.token_sha256 == login.token_sha256))
 
 
-def end_all_sessions(db: Session, user_id: int) -> None:
-    db.execute(delete(WebSession).where(WebSession.user_id == user_id))
+def end_all_sessions(session: Session, user_id: int) -> None:
+    session.execute(delete(WebSession).where(WebSession.user_id == user_id))
 
 
 def tokens_match(expected: str, given: str | None) -> bool:
     return bool(given) and hmac.compare_digest(expected.encode(), (given or "").encode())
-
-
-def set_cookie(
-    response: Response, request: Request, settings: Settings, name: str, value: str, max_age: int
-) -> None:
-    secure = settings.cookie_secure
-    if secure is None:
-        secure = request.url.scheme == "https"
-    response.set_cookie(
-        name, value, max_age=max_age, httponly=True, samesite="lax", secure=secure, path="/"
-    )

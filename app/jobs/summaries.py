@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from app.dashboard.access import visible_jobs
+from app.accounts.identity import Account
 from app.db.models import Annotation, Comparison, Job, Task, User
+from app.jobs.access import visible_jobs
 
 JOBS_PER_PAGE = 50
 
@@ -29,30 +30,34 @@ class JobSummary:
         return min(1.0, self.job.spent_usd / self.job.budget_usd)
 
 
-def _counts(db: Session, job_id: InstrumentedAttribute[int], job_ids: list[int]) -> dict[int, int]:
+def _counts(
+    session: Session, job_id: InstrumentedAttribute[int], job_ids: list[int]
+) -> dict[int, int]:
     """Rows per job, counted on the table's (job_id, id) index."""
-    rows = db.execute(select(job_id, func.count()).where(job_id.in_(job_ids)).group_by(job_id))
+    rows = session.execute(select(job_id, func.count()).where(job_id.in_(job_ids)).group_by(job_id))
     return {key: count for key, count in rows}
 
 
-def job_page(db: Session, user: User, before: int | None) -> tuple[list[JobSummary], int | None]:
+def job_page(
+    session: Session, user: Account, before: int | None
+) -> tuple[list[JobSummary], int | None]:
     """Newest jobs first; returns the page and the `before` of the next page (or None)."""
     query = visible_jobs(user).order_by(Job.id.desc()).limit(JOBS_PER_PAGE + 1)
     if before is not None:
         query = query.where(Job.id < before)
-    jobs = list(db.scalars(query))
+    jobs = list(session.scalars(query))
     next_before = jobs[JOBS_PER_PAGE - 1].id if len(jobs) > JOBS_PER_PAGE else None
     jobs = jobs[:JOBS_PER_PAGE]
     ids = [job.id for job in jobs]
     owners = dict(
-        db.execute(
+        session.execute(
             select(User.id, User.email).where(User.id.in_({job.owner_id for job in jobs}))
         ).all()
     )
-    comparisons = _counts(db, Comparison.job_id, ids)
-    judgments = _counts(db, Annotation.job_id, ids)
+    comparisons = _counts(session, Comparison.job_id, ids)
+    judgments = _counts(session, Annotation.job_id, ids)
     tasks: dict[int, dict[str, int]] = {}
-    for job_id, status, count in db.execute(
+    for job_id, status, count in session.execute(
         select(Task.job_id, Task.status, func.count())
         .where(Task.job_id.in_(ids))
         .group_by(Task.job_id, Task.status)

@@ -17,20 +17,22 @@ from app.db.models import LoginAttempt
 ADDRESS_FACTOR = 4  # an address may fail for a few emails (a shared office) before it is blocked
 
 
-def seconds_until_allowed(db: Session, email: str, client_ip: str, settings: Settings) -> int:
+def seconds_until_allowed(session: Session, email: str, client_ip: str, settings: Settings) -> int:
     """0 if a login attempt may be made now, else how long to wait."""
     now = datetime.now(UTC)
     window_start = now - timedelta(seconds=settings.login_window_seconds)
-    last_success = db.scalar(
+    last_success = session.scalar(
         select(func.max(LoginAttempt.created_at)).where(
             LoginAttempt.email == email, LoginAttempt.succeeded.is_(True)
         )
     )
     email_since = max(window_start, last_success) if last_success else window_start
     waits = [
-        _wait(db, LoginAttempt.email == email, email_since, settings.login_max_failures, settings),
         _wait(
-            db,
+            session, LoginAttempt.email == email, email_since, settings.login_max_failures, settings
+        ),
+        _wait(
+            session,
             LoginAttempt.client_ip == client_ip,
             window_start,
             settings.login_max_failures * ADDRESS_FACTOR,
@@ -41,10 +43,10 @@ def seconds_until_allowed(db: Session, email: str, client_ip: str, settings: Set
 
 
 def _wait(
-    db: Session, who: ColumnElement[bool], since: datetime, limit: int, settings: Settings
+    session: Session, who: ColumnElement[bool], since: datetime, limit: int, settings: Settings
 ) -> int:
     failures = list(
-        db.scalars(
+        session.scalars(
             select(LoginAttempt.created_at)
             .where(who, LoginAttempt.succeeded.is_(False), LoginAttempt.created_at > since)
             .order_by(LoginAttempt.created_at.desc())
@@ -58,8 +60,8 @@ def _wait(
     return max(1, int((frees_at - datetime.now(UTC)).total_seconds()) + 1)
 
 
-def record_attempt(db: Session, email: str, client_ip: str, succeeded: bool) -> None:
-    db.add(
+def record_attempt(session: Session, email: str, client_ip: str, succeeded: bool) -> None:
+    session.add(
         LoginAttempt(
             email=email, client_ip=client_ip, succeeded=succeeded, created_at=datetime.now(UTC)
         )

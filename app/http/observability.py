@@ -1,20 +1,15 @@
-"""Request ids, access logs and request metrics for every HTTP request; the /metrics page."""
+"""Request ids, access logs and request metrics for every HTTP request."""
 
 from __future__ import annotations
 
-import hmac
 import logging
 import re
 import time
 import uuid
 
-from fastapi import APIRouter, FastAPI, Request, Response
-from sqlalchemy import Engine
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.config import Settings
-from app.http.errors import ApiError
 from app.observability import metrics
 from app.observability.logs import request_id_var
 
@@ -30,7 +25,7 @@ access_log = logging.getLogger("prefarm.access")
 def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", []):
         if name == b"x-request-id":
-            candidate = value.decode("latin-1")
+            candidate: str = value.decode("latin-1")
             if _ACCEPTABLE_ID.fullmatch(candidate):
                 return candidate
     return uuid.uuid4().hex
@@ -87,29 +82,3 @@ class RequestObservability:
                 },
             )
             request_id_var.reset(token)
-
-
-router = APIRouter(tags=["health"])
-
-
-@router.get(
-    "/metrics",
-    summary="Prometheus metrics (text exposition format)",
-    response_class=Response,
-    responses={200: {"content": {"text/plain": {}}}},
-)
-def prometheus_metrics(request: Request) -> Response:
-    expected = request.app.state.settings.metrics_token
-    if expected:
-        given = request.headers.get("authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
-            raise ApiError(401, "unauthorized", "send PREFARM_METRICS_TOKEN as a Bearer token")
-    body = metrics.render(request.app.state.metrics_registry)
-    return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
-
-
-def install_observability(app: FastAPI, settings: Settings, engine: Engine) -> None:
-    """Mount the middleware (outermost, so it sees every answer) and the /metrics route."""
-    app.state.metrics_registry = metrics.database_registry(engine, settings.metrics_cache_seconds)
-    app.include_router(router)
-    app.add_middleware(RequestObservability)

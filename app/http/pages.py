@@ -9,8 +9,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
+from app.http.markdown import render_markdown
 from app.resources import resource_dir
-from app.web.markdown import render_markdown
 
 templates = Jinja2Templates(directory=str(resource_dir("templates")))
 

@@ -9,6 +9,7 @@ comparisons and their judgments, whether the job has a hundred comparisons or a 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Row, case, func, select
@@ -48,7 +49,7 @@ def _category() -> ColumnElement[int]:
     )
 
 
-def disagreements(db: Session, job_id: int, after: int) -> DisagreementPage:
+def disagreements(session: Session, job_id: int, after: int) -> DisagreementPage:
     window = (
         select(Comparison.id)
         .where(Comparison.job_id == job_id, Comparison.id > after)
@@ -56,12 +57,12 @@ def disagreements(db: Session, job_id: int, after: int) -> DisagreementPage:
         .limit(WINDOW)
         .subquery()
     )
-    window_end, window_size = db.execute(select(func.max(window.c.id), func.count())).one()
+    window_end, window_size = session.execute(select(func.max(window.c.id), func.count())).one()
     if not window_size:
         return DisagreementPage([], None)
     category = _category()
     # A range on comparison_id: read off the (comparison_id, annotator_id, repeat) unique index.
-    found = db.execute(
+    found = session.execute(
         select(
             Annotation.comparison_id,
             func.count(),
@@ -87,18 +88,18 @@ def disagreements(db: Session, job_id: int, after: int) -> DisagreementPage:
         next_after = window_end
     else:
         next_after = None
-    return DisagreementPage(_describe(db, found), next_after)
+    return DisagreementPage(_describe(session, found), next_after)
 
 
 def _describe(
-    db: Session, found: list[Row[tuple[int, int, int, int, int]]]
+    session: Session, found: Sequence[Row[int, int, int, int, int]]
 ) -> list[DisagreementRow]:
     if not found:
         return []
     out_1, out_2 = aliased(Output), aliased(Output)
     details = {
         row.id: row
-        for row in db.execute(
+        for row in session.execute(
             select(
                 Comparison.id,
                 Comparison.external_id,
@@ -165,16 +166,16 @@ class ComparisonView:
     judgments: list[JudgmentView]
 
 
-def comparison_view(db: Session, job_id: int, comparison_id: int) -> ComparisonView | None:
-    comparison = db.scalar(
+def comparison_view(session: Session, job_id: int, comparison_id: int) -> ComparisonView | None:
+    comparison = session.scalar(
         select(Comparison).where(Comparison.job_id == job_id, Comparison.id == comparison_id)
     )
     if comparison is None:
         return None
-    instruction = db.get_one(Instruction, comparison.instruction_id)
+    instruction = session.get_one(Instruction, comparison.instruction_id)
     outputs: dict[uuid.UUID, Output] = {
         output.id: output
-        for output in db.scalars(
+        for output in session.scalars(
             select(Output).where(Output.id.in_([comparison.output_1_id, comparison.output_2_id]))
         )
     }
@@ -190,7 +191,7 @@ def comparison_view(db: Session, job_id: int, comparison_id: int) -> ComparisonV
             cost_usd=a.cost_usd,
             source=a.source,
         )
-        for a, name, kind in db.execute(
+        for a, name, kind in session.execute(
             select(Annotation, Annotator.name, Annotator.kind)
             .join(Annotator, Annotator.id == Annotation.annotator_id)
             .where(Annotation.comparison_id == comparison.id)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from app.db.models import Annotation, Annotator, Assignment, Comparison, Job, Task
+from app.db.models import HUMAN_ROUTES, Annotation, Annotator, Assignment, Comparison, Job, Task
 
 STATES = ("queued", "running", "done", "failed")
 
@@ -30,7 +30,7 @@ class WorkRow:
 
 
 @dataclass
-class JobProgressView:
+class WorkBreakdown:
     comparisons: int
     comparisons_by_route: dict[str, int]
     judgments: int
@@ -38,8 +38,8 @@ class JobProgressView:
     annotators: list[WorkRow]
 
 
-def _simulated_by_annotator(db: Session, job_id: int) -> dict[int, dict[str, int]]:
-    rows = db.execute(
+def _simulated_by_annotator(session: Session, job_id: int) -> dict[int, dict[str, int]]:
+    rows = session.execute(
         select(Task.annotator_id, Task.status, func.count())
         .where(Task.job_id == job_id)
         .group_by(Task.annotator_id, Task.status)
@@ -50,7 +50,7 @@ def _simulated_by_annotator(db: Session, job_id: int) -> dict[int, dict[str, int
     return result
 
 
-def _human_route(db: Session, job: Job) -> WorkRow:
+def _human_route(session: Session, job: Job) -> WorkRow:
     """Human slots: k per human-routed comparison; unclaimed ones are queued."""
     now = datetime.now(UTC)
     state = case(
@@ -59,11 +59,11 @@ def _human_route(db: Session, job: Job) -> WorkRow:
         else_="failed",  # skipped or expired: the slot goes back to the queue
     )
     row = WorkRow("human", "human")
-    for status, count in db.execute(
+    for status, count in session.execute(
         select(state, func.count()).where(Assignment.job_id == job.id).group_by(state)
     ).all():
         row.counts[status] += count
-    open_slots = db.scalar(
+    open_slots = session.scalar(
         select(
             func.coalesce(
                 func.sum(
@@ -77,30 +77,30 @@ def _human_route(db: Session, job: Job) -> WorkRow:
                 ),
                 0,
             )
-        ).where(Comparison.job_id == job.id, Comparison.route.in_(("human", "both")))
+        ).where(Comparison.job_id == job.id, Comparison.route.in_(HUMAN_ROUTES))
     )
     row.counts["queued"] = int(open_slots or 0)
     return row
 
 
-def job_progress(db: Session, job: Job) -> JobProgressView:
+def work_breakdown(session: Session, job: Job) -> WorkBreakdown:
     by_route = dict(
-        db.execute(
+        session.execute(
             select(Comparison.route, func.count())
             .where(Comparison.job_id == job.id)
             .group_by(Comparison.route)
         ).all()
     )
-    judgments_by = db.execute(
+    judgments_by = session.execute(
         select(Annotation.annotator_id, Annotation.source, func.count())
         .where(Annotation.job_id == job.id)
         .group_by(Annotation.annotator_id, Annotation.source)
     ).all()
-    tasks = _simulated_by_annotator(db, job.id)
+    tasks = _simulated_by_annotator(session, job.id)
     annotator_ids = {row[0] for row in judgments_by} | set(tasks)
     names = {
         a.id: (a.name, a.kind)
-        for a in db.execute(
+        for a in session.execute(
             select(Annotator.id, Annotator.name, Annotator.kind).where(
                 Annotator.id.in_(annotator_ids)
             )
@@ -125,9 +125,9 @@ def job_progress(db: Session, job: Job) -> JobProgressView:
     simulated.judgments = sum(
         count for _, source, count in judgments_by if source not in ("imported", "web")
     )
-    human = _human_route(db, job)
+    human = _human_route(session, job)
     human.judgments = sum(count for _, source, count in judgments_by if source == "web")
-    return JobProgressView(
+    return WorkBreakdown(
         comparisons=sum(by_route.values()),
         comparisons_by_route=by_route,
         judgments=sum(count for _, _, count in judgments_by),

@@ -1,0 +1,114 @@
+"""Creating a job (idempotently) and changing it: pause, resume, cancel, budget, name, routing."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.accounts.identity import Account
+from app.annotators.registry import unknown_names
+from app.db.dialect import insert_ignoring_conflicts
+from app.db.models import Job
+from app.errors import RequestError
+from app.routing.rerouting import reroute_untouched
+
+# The fields a researcher gives when creating a job (the API's JobCreate, dumped).
+JobFields = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CreatedJob:
+    job: Job
+    replayed: bool  # an earlier request with the same Idempotency-Key made it
+
+
+def request_sha256(fields: JobFields) -> str:
+    return hashlib.sha256(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def create_job(
+    session: Session, owner: Account, fields: JobFields, idempotency_key: str | None
+) -> CreatedJob:
+    """A new job, or the one an earlier request with the same key and body made (a key reused
+    with another body is a 409)."""
+    body_sha256 = request_sha256(fields)
+    if idempotency_key is not None:
+        earlier = _replay(session, owner, idempotency_key, body_sha256)
+        if earlier is not None:
+            return CreatedJob(earlier, replayed=True)
+    unknown = unknown_names(session, fields.get("annotators", []))
+    if unknown:
+        raise RequestError(
+            422,
+            "unknown_annotators",
+            "these annotators are not registered (GET /api/v1/annotators lists them)",
+            {"unknown": unknown},
+        )
+    values = {
+        "owner_id": owner.id,
+        "name": fields["name"],
+        "routing": {k: v for k, v in fields.get("routing", {}).items() if v is not None},
+        "annotators": fields.get("annotators", []),
+        "human_overlap": fields.get("human_overlap", 1),
+        "budget_usd": fields.get("budget_usd"),
+        "seed": fields.get("seed", 0),
+        "reference_generator": fields.get("reference_generator"),
+        "status": "active",
+        "idempotency_key": idempotency_key,
+        "request_sha256": body_sha256,
+    }
+    job = session.scalar(insert_ignoring_conflicts(session, Job).values(values).returning(Job))
+    if job is None:  # a concurrent request with the same key won the race: answer with its job
+        earlier = _replay(session, owner, idempotency_key or "", body_sha256)
+        assert earlier is not None
+        return CreatedJob(earlier, replayed=True)
+    return CreatedJob(job, replayed=False)
+
+
+def _replay(session: Session, owner: Account, key: str, body_sha256: str) -> Job | None:
+    job = session.scalar(select(Job).where(Job.owner_id == owner.id, Job.idempotency_key == key))
+    if job is not None and job.request_sha256 != body_sha256:
+        raise RequestError(
+            409,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used already for a different request body",
+            {"job_id": job.id},
+        )
+    return job
+
+
+def update_job(session: Session, job: Job, changes: JobFields) -> None:
+    """Apply the given changes (keys present are set; `routing` re-routes untouched work)."""
+    if job.status == "cancelled" and set(changes) - {"name"}:
+        raise RequestError(
+            409, "job_cancelled", f"job {job.id} is cancelled; only its name can change"
+        )
+    if changes.get("name") is not None:
+        job.name = changes["name"]
+    if changes.get("routing") is not None:
+        job.routing = {k: v for k, v in changes["routing"].items() if v is not None}
+        reroute_untouched(session, job)
+    if "budget_usd" in changes:
+        job.budget_usd = changes["budget_usd"]
+        if job.status == "budget_exhausted" and not job.over_budget:
+            job.status = "active"
+    if changes.get("status") is not None:
+        _change_status(job, changes["status"])
+
+
+def _change_status(job: Job, status: str) -> None:
+    if status == "active" and job.status == "budget_exhausted" and job.over_budget:
+        raise RequestError(
+            409,
+            "budget_exhausted",
+            "raise budget_usd to resume this job",
+            {"spent_usd": job.spent_usd, "budget_usd": job.budget_usd},
+        )
+    if status == "active" and job.status == "done":
+        return
+    job.status = status
