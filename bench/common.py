@@ -18,9 +18,7 @@ import httpx
 import psycopg
 
 PG_ADMIN_URL = os.environ.get("PREFARM_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-SHARED_DATA = Path(
-    os.environ.get("PREFARM_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
-)
+TEST_DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 PREFARM = [sys.executable, "-m", "app.cli"]
 
 
@@ -83,5 +81,5 @@ def served(
 
 
 def alpaca_outputs() -> list[dict[str, Any]]:
-    with gzip.open(SHARED_DATA / "alpaca_eval_outputs.jsonl.gz", "rt", encoding="utf-8") as handle:
+    with gzip.open(TEST_DATA / "alpaca_eval_outputs.jsonl.gz", "rt", encoding="utf-8") as handle:
         return [json.loads(line) for line in handle]

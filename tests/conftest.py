@@ -25,9 +25,7 @@ from app.db.models import Base
 from app.db.session import unit_of_work
 from app.server import create_app
 
-SHARED_DATA = Path(
-    os.environ.get("PREFARM_SHARED_DATA", Path(__file__).parents[2] / "shared" / "data")
-)
+TEST_DATA = Path(__file__).parent / "data"
 
 
 def _reset_postgres(url: str) -> None:
@@ -175,18 +173,16 @@ def make_job(client: TestClient):
 
 def read_jsonl_gz(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
-        pytest.fail(
-            f"test data {path} is missing; set PREFARM_SHARED_DATA to the shared/data folder"
-        )
+        pytest.fail(f"test data {path} is missing; see tests/data/README.md")
     with gzip.open(path, "rt", encoding="utf-8") as handle:
         return [json.loads(line) for line in handle]
 
 
 @pytest.fixture(scope="session")
 def alpaca_outputs() -> list[dict[str, Any]]:
-    return read_jsonl_gz(SHARED_DATA / "alpaca_eval_outputs.jsonl.gz")
+    return read_jsonl_gz(TEST_DATA / "alpaca_eval_outputs.jsonl.gz")
 
 
 @pytest.fixture(scope="session")
 def alpaca_judgments() -> list[dict[str, Any]]:
-    return read_jsonl_gz(SHARED_DATA / "alpaca_eval_judgments.jsonl.gz")
+    return read_jsonl_gz(TEST_DATA / "alpaca_eval_judgments.jsonl.gz")
