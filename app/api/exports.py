@@ -1,4 +1,4 @@
-"""`GET /api/v1/jobs/{id}/export`: a streamed dataset (DESIGN.md section 7)."""
+"""`GET /api/v1/jobs/{id}/export`: a streamed dataset (docs/exports.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`GET /api/v1/jobs/{id}/stats`: agreement, bias, win rates and ratings (DESIGN.md section 6)."""
+"""`GET /api/v1/jobs/{id}/stats`: agreement, bias, win rates and ratings (docs/statistics.md)."""
 
 from __future__ import annotations
 

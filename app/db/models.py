@@ -1,4 +1,4 @@
-"""The tables of DESIGN.md section 3, as SQLAlchemy 2 typed models.
+"""The tables (docs/data-model.md), as SQLAlchemy 2 typed models.
 
 Instructions and outputs are keyed by a UUID made from the SHA-256 of their content, so the same
 text posted twice (in any job) is stored once and bulk ingest needs no id round trips.

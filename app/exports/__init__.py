@@ -1,4 +1,4 @@
-"""Trainer-ready datasets from a job's judgments (DESIGN.md section 7), streamed in flat memory."""
+"""Trainer-ready datasets from a job's judgments (docs/exports.md), streamed in flat memory."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Rater quality: gold accuracy, agreement with other raters, speed; automatic pausing.
 
-Scores follow DESIGN.md section 6: a judgment p scored against a reference r earns 1 - |p - r|
+Scores follow docs/statistics.md: a judgment p scored against a reference r earns 1 - |p - r|
 (a tie against a decisive answer earns 0.5). Gold accuracy is the mean score against the gold
 preference; agreement is the mean score over every pair of this rater and another human rater
 judging the same comparison.

@@ -1,4 +1,4 @@
-"""Chance-corrected agreement among raters (DESIGN.md section 6).
+"""Chance-corrected agreement among raters (docs/statistics.md).
 
 Most coefficients here work from a *count matrix*: one row per item, one column per category,
 each cell the number of raters who put that item in that category. Missing ratings are simply

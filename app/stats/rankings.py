@@ -1,4 +1,4 @@
-"""Win rates per generator pair, and Bradley-Terry ratings on the Elo scale (DESIGN.md section 6).
+"""Win rates per generator pair, and Bradley-Terry ratings on the Elo scale (docs/statistics.md).
 
 A judgment p in [1, 2] gives output_2's generator a score of p - 1 (a tie is half a win; soft
 preferences count as they are) and output_1's generator 2 - p.
