@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     worker_shutdown_grace_seconds: float = Field(
         default=30, ge=0, description="On SIGTERM, how long running calls may finish."
     )
+    # Shared use: fair queues, bounded work, proxies (app/worker/store.py, app/annotators,
+    # app/server.py).
+    job_priority_max: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="Highest job priority an owner may set; admins may set up to 1000.",
+    )
     # Observability (app/observability, app/http/observability.py, app/api/metrics.py).
     log_format: Literal["json", "text"] = Field(
         default="json", description="`json` (one object a line, with request ids) or `text`."

@@ -122,5 +122,5 @@ def retry_tasks(
 ) -> RetryResult:
     body = body or RetryRequest()
     job = load_visible_job(session, user, job_id, for_update=True)
-    result = requeue_tasks(session, job.id, failed=body.failed, unparsed=body.unparsed)
+    result = requeue_tasks(session, job, failed=body.failed, unparsed=body.unparsed)
     return RetryResult(requeued_failed=result.failed, requeued_unparsed=result.unparsed)

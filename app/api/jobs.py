@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.api.schemas import JobCreate, JobOut, JobPage, JobProgress, JobUpdate
 from app.db.models import Job, User
 from app.db.paging import keyset_page
-from app.http.deps import ApiUser, SessionDep
+from app.http.deps import ApiUser, SessionDep, SettingsDep
 from app.http.pagination import decode_cursor, page_cursor
 from app.jobs.access import load_visible_job, visible_jobs
 from app.jobs.counts import job_counts
@@ -33,6 +33,7 @@ def job_out(job: Job, owner_email: str, counts: JobProgress | None = None) -> Jo
         spent_usd=job.spent_usd,
         seed=job.seed,
         reference_generator=job.reference_generator,
+        priority=job.priority,
         created_at=job.created_at,
         updated_at=job.updated_at,
         progress=counts,
@@ -56,13 +57,16 @@ def create(
     body: JobCreate,
     user: ApiUser,
     session: SessionDep,
+    settings: SettingsDep,
     response: Response,
     idempotency_key: Annotated[
         str | None,
         Header(max_length=200, description="Retrying with the same key returns the same job."),
     ] = None,
 ) -> JobOut:
-    created = create_job(session, user, body.model_dump(mode="json"), idempotency_key)
+    created = create_job(
+        session, user, body.model_dump(mode="json"), idempotency_key, settings.job_priority_max
+    )
     session.flush()
     if created.replayed:
         response.status_code = 200
@@ -98,8 +102,11 @@ def read_job(job_id: int, user: ApiUser, session: SessionDep) -> JobOut:
 
 
 @router.patch("/{job_id}", response_model=JobOut, summary="Pause, resume, cancel or edit a job")
-def change_job(job_id: int, body: JobUpdate, user: ApiUser, session: SessionDep) -> JobOut:
+def change_job(
+    job_id: int, body: JobUpdate, user: ApiUser, session: SessionDep, settings: SettingsDep
+) -> JobOut:
     job = load_visible_job(session, user, job_id, for_update=True)
-    update_job(session, job, body.model_dump(mode="json", include=body.model_fields_set))
+    changes = body.model_dump(mode="json", include=body.model_fields_set)
+    update_job(session, user, job, changes, settings.job_priority_max)
     session.flush()
     return _with_counts(session, job)

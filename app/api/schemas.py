@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.db.models import DEFAULT_JOB_PRIORITY, MAX_JOB_PRIORITY
+
 
 class Strict(BaseModel):
     """Unknown fields are errors: a typo must not be silently dropped."""
@@ -56,6 +58,14 @@ class JobCreate(Strict):
     budget_usd: float | None = Field(None, ge=0, description="Spend at which dispatch stops.")
     seed: int = Field(0, ge=0, le=2**62, description="Seeds every random choice of the job.")
     reference_generator: str | None = Field(None, max_length=200)
+    priority: int = Field(
+        DEFAULT_JOB_PRIORITY,
+        strict=True,
+        ge=1,
+        le=MAX_JOB_PRIORITY,
+        description="Weight in the workers' fair share of tasks (1 = default); owners may set up "
+        "to PREFARM_JOB_PRIORITY_MAX (10), admins more.",
+    )
 
     model_config = ConfigDict(
         extra="forbid",
@@ -82,9 +92,17 @@ class JobUpdate(Strict):
     name: str | None = Field(None, min_length=1, max_length=200)
     budget_usd: float | None = Field(None, ge=0)
     routing: Routing | None = None
+    priority: int | None = Field(
+        None,
+        strict=True,
+        ge=1,
+        le=MAX_JOB_PRIORITY,
+        description="Weight in the workers' fair share.",
+    )
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"status": "paused"}, {"budget_usd": 50}]}
+        extra="forbid",
+        json_schema_extra={"examples": [{"status": "paused"}, {"budget_usd": 50}, {"priority": 3}]},
     )
 
 
@@ -100,6 +118,7 @@ _JOB_EXAMPLE: dict[str, Any] = {
     "spent_usd": 3.12,
     "seed": 7,
     "reference_generator": "gpt4_1106_preview",
+    "priority": 1,
     "created_at": "2026-11-28T09:00:00Z",
     "updated_at": "2026-11-28T09:05:00Z",
     "progress": {
@@ -130,6 +149,7 @@ class JobOut(BaseModel):
     spent_usd: float
     seed: int
     reference_generator: str | None
+    priority: int
     created_at: datetime
     updated_at: datetime
     progress: JobProgress | None = None

@@ -11,21 +11,27 @@ from __future__ import annotations
 import itertools
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from sqlalchemy import (
+    CTE,
     Column,
     ColumnElement,
     Connection,
     Engine,
     Insert,
     Select,
+    Subquery,
     Table,
     any_,
     bindparam,
     event,
+    func,
+    select,
     text,
+    true,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -71,6 +77,32 @@ def prepare_engine(engine: Engine) -> None:
         event.listen(engine, "connect", _sqlite_pragmas)
 
 
+@contextmanager
+def migration_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction for running migrations.
+
+    SQLite changes a table by copying it into a new one and dropping the old one; with foreign
+    keys on, dropping `jobs` would delete every row that cascades from it. Foreign keys are off
+    while SQLite migrates (the pragma only takes effect outside a transaction) and checked after.
+    """
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as connection:
+            yield connection
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
+        try:
+            with connection.begin():
+                yield connection
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+        finally:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+
+
 def runs_worker_in_server(engine: Engine) -> bool:
     """The default for PREFARM_INPROCESS_WORKER: SQLite is one machine, so one process does all."""
     return engine.dialect.name == "sqlite"
@@ -88,6 +120,52 @@ def skip_locked(query: Select[Any], *of: Any) -> Select[Any]:
     one writer at a time, so there is nothing to lock or skip."""
     # SQLAlchemy renders nothing for FOR UPDATE on SQLite; the call is the same on both.
     return query.with_for_update(skip_locked=True, of=list(of) or None)
+
+
+def first_rows_per_group(
+    session: Session, groups: Subquery | CTE, candidates: Select[Any, Any], group_key: KeyColumn
+) -> Subquery:
+    """For each row of `groups` (columns `key` and `share`), the first `share` rows of
+    `candidates` (a SELECT of `id` and `group_key`, restricted to `group_key = key`) in id order,
+    as a subquery of `key`, `id` and `rank` (1, 2, … within the group).
+
+    PostgreSQL: a LATERAL subquery per group that locks the rows it takes and skips rows other
+    transactions hold, so concurrent claimers pass each other; each group reads only the index
+    entries it takes. SQLite (one writer, nothing to lock): the same rows by a window function.
+    """
+    id_column = candidates.selected_columns.id
+    if is_postgres(session):
+        per_group = (
+            candidates.where(group_key == groups.c.key)
+            .order_by(id_column)
+            .limit(groups.c.share)
+            .with_for_update(skip_locked=True)
+            .lateral("per_group")
+        )
+        return (
+            select(
+                groups.c.key,
+                per_group.c.id,
+                func.row_number()
+                .over(partition_by=groups.c.key, order_by=per_group.c.id)
+                .label("rank"),
+            )
+            .select_from(groups.join(per_group, true()))
+            .subquery("firsts")
+        )
+    ranked = (
+        candidates.add_columns(
+            func.row_number().over(partition_by=group_key, order_by=id_column).label("rank"),
+            groups.c.share,
+        )
+        .join(groups, group_key == groups.c.key)
+        .subquery("ranked")
+    )
+    return (
+        select(ranked.c[group_key.name].label("key"), ranked.c.id, ranked.c.rank)
+        .where(ranked.c.rank <= ranked.c.share)
+        .subquery("firsts")
+    )
 
 
 def key_in(session: Session, key: KeyColumn, values: list[Any]) -> Iterator[ColumnElement[bool]]:

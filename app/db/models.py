@@ -41,7 +41,8 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 ROLES = ("admin", "researcher", "rater")
 JOB_STATUSES = ("active", "paused", "cancelled", "done", "budget_exhausted")
 ANNOTATOR_KINDS = ("human", "simulated")
-TASK_STATUSES = ("queued", "running", "done", "failed")
+# `cancelled`: the job was cancelled while the task waited; it is never run.
+TASK_STATUSES = ("queued", "running", "done", "failed", "cancelled")
 ASSIGNMENT_STATUSES = ("leased", "submitted", "skipped", "expired")
 LABELS = ("output_1", "output_2", "tie", "both_bad")
 # The preference each label stands for (both_bad is a tie that keeps its label).
@@ -52,6 +53,10 @@ ROUTES = ("human", "simulated", "both")
 HUMAN_ROUTES = ("human", "both")
 SIMULATED_ROUTES = ("simulated", "both")
 _HUMAN_QUEUE = f"route IN {HUMAN_ROUTES!r} AND human_open"
+# The simulated work queue: tasks waiting to be claimed, per job in claim order.
+_TASK_QUEUE = "status = 'queued'"
+DEFAULT_JOB_PRIORITY = 1
+MAX_JOB_PRIORITY = 1000  # what the schema allows; owners are held to PREFARM_JOB_PRIORITY_MAX
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -128,6 +133,9 @@ class Job(CreatedAt, Base):
     __table_args__ = (
         CheckConstraint(_one_of("status", JOB_STATUSES), name="ck_jobs_status"),
         UniqueConstraint("owner_id", "idempotency_key", name="uq_jobs_owner_idempotency_key"),
+        CheckConstraint(
+            f"priority >= 1 AND priority <= {MAX_JOB_PRIORITY}", name="ck_jobs_priority"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -141,6 +149,11 @@ class Job(CreatedAt, Base):
     seed: Mapped[int] = mapped_column(BigInteger, default=0)
     reference_generator: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default="active")
+    # Weight of the job in the workers' fair claim (app/worker/store.py): a job of priority 3
+    # gets three tasks per claim round for every one of a job of priority 1.
+    priority: Mapped[int] = mapped_column(
+        Integer, default=DEFAULT_JOB_PRIORITY, server_default=str(DEFAULT_JOB_PRIORITY)
+    )
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     # SHA-256 of the creating request body: a reused Idempotency-Key with another body is a 409.
     request_sha256: Mapped[str | None] = mapped_column(String(64))
@@ -272,6 +285,14 @@ class Task(CreatedAt, Base):
         CheckConstraint(_one_of("status", TASK_STATUSES), name="ck_tasks_status"),
         Index("ix_tasks_claim", "status", "not_before"),
         Index("ix_tasks_job_id_status", "job_id", "status"),
+        # The fair claim reads each job's queued tasks in id order from this partial index.
+        Index(
+            "ix_tasks_queue",
+            "job_id",
+            "id",
+            postgresql_where=text(_TASK_QUEUE),
+            sqlite_where=text(_TASK_QUEUE),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

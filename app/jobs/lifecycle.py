@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.accounts.identity import Account
 from app.annotators.registry import unknown_names
 from app.db.dialect import insert_ignoring_conflicts
-from app.db.models import Job
+from app.db.models import DEFAULT_JOB_PRIORITY, Job, Task
+from app.db.session import changed_rows
 from app.errors import RequestError
 from app.routing.rerouting import reroute_untouched
 
@@ -31,8 +32,25 @@ def request_sha256(fields: JobFields) -> str:
     return hashlib.sha256(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+def check_priority(account: Account, priority: int, owner_limit: int) -> None:
+    """Owners may weight their jobs up to `owner_limit` (PREFARM_JOB_PRIORITY_MAX); only admins
+    may go above it, up to the schema's MAX_JOB_PRIORITY."""
+    if priority > owner_limit and not account.is_admin:
+        raise RequestError(
+            403,
+            "priority_too_high",
+            f"priority {priority} is above {owner_limit}, the most a job owner may set; "
+            "ask an admin for more",
+            {"max": owner_limit},
+        )
+
+
 def create_job(
-    session: Session, owner: Account, fields: JobFields, idempotency_key: str | None
+    session: Session,
+    owner: Account,
+    fields: JobFields,
+    idempotency_key: str | None,
+    priority_limit: int,
 ) -> CreatedJob:
     """A new job, or the one an earlier request with the same key and body made (a key reused
     with another body is a 409)."""
@@ -41,6 +59,8 @@ def create_job(
         earlier = _replay(session, owner, idempotency_key, body_sha256)
         if earlier is not None:
             return CreatedJob(earlier, replayed=True)
+    priority = fields.get("priority", DEFAULT_JOB_PRIORITY)
+    check_priority(owner, priority, priority_limit)
     unknown = unknown_names(session, fields.get("annotators", []))
     if unknown:
         raise RequestError(
@@ -58,6 +78,7 @@ def create_job(
         "budget_usd": fields.get("budget_usd"),
         "seed": fields.get("seed", 0),
         "reference_generator": fields.get("reference_generator"),
+        "priority": priority,
         "status": "active",
         "idempotency_key": idempotency_key,
         "request_sha256": body_sha256,
@@ -82,7 +103,13 @@ def _replay(session: Session, owner: Account, key: str, body_sha256: str) -> Job
     return job
 
 
-def update_job(session: Session, job: Job, changes: JobFields) -> None:
+def update_job(
+    session: Session,
+    account: Account,
+    job: Job,
+    changes: JobFields,
+    priority_limit: int,
+) -> None:
     """Apply the given changes (keys present are set; `routing` re-routes untouched work)."""
     if job.status == "cancelled" and set(changes) - {"name"}:
         raise RequestError(
@@ -97,8 +124,27 @@ def update_job(session: Session, job: Job, changes: JobFields) -> None:
         job.budget_usd = changes["budget_usd"]
         if job.status == "budget_exhausted" and not job.over_budget:
             job.status = "active"
+    if changes.get("priority") is not None:
+        check_priority(account, changes["priority"], priority_limit)
+        job.priority = changes["priority"]
     if changes.get("status") is not None:
         _change_status(job, changes["status"])
+        if job.status == "cancelled":
+            cancel_queued_tasks(session, job.id)
+
+
+def cancel_queued_tasks(session: Session, job_id: int) -> int:
+    """A cancelled job's waiting tasks are never run: they become `cancelled` and leave the
+    queue. Tasks running now finish (their calls are paid for) or, if given back, are cancelled
+    then (app.worker.store)."""
+    return changed_rows(
+        session.execute(
+            update(Task)
+            .where(Task.job_id == job_id, Task.status == "queued")
+            .values(status="cancelled", not_before=None)
+            .execution_options(synchronize_session=False)
+        )
+    )
 
 
 def _change_status(job: Job, status: str) -> None:

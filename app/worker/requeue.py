@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import and_, delete, exists, select, update
 from sqlalchemy.orm import Session
 
-from app.db.models import Annotation, Task
+from app.db.models import Annotation, Job, Task
 from app.db.session import changed_rows
+from app.errors import RequestError
 from app.routing.completion import settle_comparisons
 
 
@@ -18,7 +19,10 @@ class Requeued:
     unparsed: int
 
 
-def requeue_tasks(session: Session, job_id: int, *, failed: bool, unparsed: bool) -> Requeued:
+def requeue_tasks(session: Session, job: Job, *, failed: bool, unparsed: bool) -> Requeued:
+    if job.status == "cancelled":
+        raise RequestError(409, "job_cancelled", f"job {job.id} is cancelled; nothing is re-run")
+    job_id = job.id
     comparison_ids: set[int] = set()
     failed_count = unparsed_count = 0
     fresh = {"status": "queued", "attempts": 0, "not_before": None, "last_error": None}

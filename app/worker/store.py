@@ -15,12 +15,28 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Engine, bindparam, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Float,
+    Select,
+    and_,
+    bindparam,
+    cast,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, aliased
 
 from app.annotators.seeding import comparison_key
-from app.db.dialect import insert_ignoring_conflicts, is_retryable_conflict, skip_locked
+from app.db.dialect import (
+    first_rows_per_group,
+    insert_ignoring_conflicts,
+    is_retryable_conflict,
+)
 from app.db.models import (
     Annotation,
     Annotator,
@@ -32,7 +48,7 @@ from app.db.models import (
     Task,
     table,
 )
-from app.db.session import changed_rows, unit_of_work
+from app.db.session import unit_of_work
 from app.routing.completion import settle_comparisons
 from app.routing.escalation import escalate
 
@@ -97,33 +113,77 @@ class Outcome:
     spent_usd: float = 0.0  # paid for this task, charged to the job even if the lease was lost
 
 
+def claimable_tasks(now: datetime) -> ColumnElement[bool]:
+    """Queued tasks whose retry time has come (the job's own state is checked separately)."""
+    return and_(Task.status == "queued", or_(Task.not_before.is_(None), Task.not_before <= now))
+
+
+def fair_pick(session: Session, now: datetime, limit: int) -> Select[tuple[int]]:
+    """Ids of up to `limit` claimable tasks, shared fairly among the active jobs that have any.
+
+    Each such job offers ceil(limit * priority / total priority) of its oldest tasks. The batch
+    is filled in weighted round-robin order, where a job's turn for its n-th task is
+    (tasks of the job running now + n - 1) / priority: jobs with less work in flight go first,
+    a job of priority p advances p times as fast, and the oldest task wins among equal turns.
+    So a small job queued behind a huge one gets its tasks into the next claims, and with more
+    jobs than `limit` every job is served within a few claims. The cost is a few index probes
+    per active job plus the rows taken: flat in the size of the queue (docs/performance.md).
+    """
+    waiting = (
+        select(Task.id).where(Task.job_id == Job.id, claimable_tasks(now)).exists().correlate(Job)
+    )
+    running = (
+        select(func.count())
+        .select_from(Task)
+        .where(Task.job_id == Job.id, Task.status == "running")
+        .correlate(Job)
+        .scalar_subquery()
+    )
+    ready = (
+        select(
+            Job.id.label("key"),
+            Job.priority,
+            func.sum(Job.priority).over().label("total"),
+            running.label("running"),
+        )
+        .where(Job.status == "active", waiting)
+        .subquery("ready")
+    )
+    # Integer ceil(limit * priority / total), the same on both databases.
+    shares = select(
+        ready.c.key,
+        ready.c.priority,
+        ready.c.running,
+        ((limit * ready.c.priority + ready.c.total - 1) // ready.c.total).label("share"),
+    ).cte("shares")
+    candidates = select(Task.id, Task.job_id).where(claimable_tasks(now))
+    firsts = first_rows_per_group(session, shares, candidates, Task.job_id)
+    turn = cast(shares.c.running + firsts.c.rank - 1, Float) / shares.c.priority
+    return (
+        select(firsts.c.id)
+        .join(shares, shares.c.key == firsts.c.key)
+        .order_by(turn, firsts.c.id)
+        .limit(limit)
+    )
+
+
 def claim(engine: Engine, worker_id: str, limit: int, lease_seconds: float) -> Claim:
+    """Lease up to `limit` tasks to this worker in one statement (fair across jobs, see
+    `fair_pick`); each task is leased to one worker at a time."""
     now = utcnow()
     with unit_of_work(engine) as session:
-        t = aliased(Task)
-        picked = (
-            select(t.id)
-            .join(Job, Job.id == t.job_id)
-            .where(
-                t.status == "queued",
-                or_(t.not_before.is_(None), t.not_before <= now),
-                Job.status == "active",
-            )
-            .order_by(t.id)
-            .limit(limit)
-        )
-        picked = skip_locked(picked, t)
         ids = list(
             session.scalars(
                 update(Task)
-                .where(Task.id.in_(picked))
+                .where(Task.id.in_(fair_pick(session, now, limit)), Task.status == "queued")
                 .values(
                     status="running",
                     attempts=Task.attempts + 1,
                     lease_until=now + timedelta(seconds=lease_seconds),
                     leased_by=worker_id,
                 )
-                .returning(Task.id),
+                .returning(Task.id)
+                .execution_options(synchronize_session=False),
             )
         )
         if not ids:
@@ -228,12 +288,30 @@ def renew(engine: Engine, worker_id: str, task_ids: list[int], lease_seconds: fl
 def reap_expired(engine: Engine) -> int:
     """Put tasks whose worker stopped renewing their lease back in the queue."""
     with unit_of_work(engine) as session:
-        return changed_rows(
-            session.execute(
+        reaped = list(
+            session.scalars(
                 update(Task)
                 .where(Task.status == "running", Task.lease_until < utcnow())
                 .values(status="queued", leased_by=None, lease_until=None)
+                .returning(Task.id)
             )
+        )
+        _cancel_where_job_cancelled(session, reaped)
+        return len(reaped)
+
+
+def _cancel_where_job_cancelled(session: Session, task_ids: list[int]) -> None:
+    """Tasks that went back to the queue of a job cancelled meanwhile are cancelled instead."""
+    if task_ids:
+        session.execute(
+            update(Task)
+            .where(
+                Task.id.in_(sorted(task_ids)),
+                Task.status == "queued",
+                Task.job_id.in_(select(Job.id).where(Job.status == "cancelled")),
+            )
+            .values(status="cancelled", not_before=None)
+            .execution_options(synchronize_session=False)
         )
 
 
@@ -312,6 +390,9 @@ def _finish(
             .where(Task.id.in_([o.task.id for o in by_kind["release"]]), *mine)
             .values(status="queued", attempts=Task.attempts - 1, leased_by=None, lease_until=None)
         )
+    _cancel_where_job_cancelled(
+        session, [o.task.id for o in outcomes if o.kind in ("retry", "release")]
+    )
     _charge_jobs(session, outcomes)
     if cache_rows:
         session.execute(insert_ignoring_conflicts(session, table(LlmCache)), cache_rows)
