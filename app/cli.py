@@ -39,16 +39,27 @@ def db_upgrade() -> None:
     typer.echo(f"database at revision {current_revision(engine)}")
 
 
+def _database_unreachable(error: BaseException, delay: float) -> None:
+    import logging
+
+    reason = str(error).splitlines()[0][:200]
+    logging.getLogger("prefarm.db").warning(
+        "the database is not reachable (%s); retrying in %.0f s", reason, delay
+    )
+
+
 def ensure_schema() -> None:
-    """SQLite is migrated on start; PostgreSQL must be upgraded deliberately."""
+    """SQLite is migrated on start; PostgreSQL must be upgraded deliberately. A PostgreSQL
+    that cannot be reached yet is waited for (logged, with a growing delay)."""
     from app.db.dialect import is_sqlite_url
-    from app.db.migrate import current_revision, head_revision, upgrade
+    from app.db.migrate import head_revision, revision_once_reachable, upgrade
 
     engine = _engine()
     if is_sqlite_url(get_settings().database_url):
         upgrade(engine)
         return
-    current, head = current_revision(engine), head_revision()
+    current = revision_once_reachable(engine, _database_unreachable)
+    head = head_revision()
     if current != head:
         typer.echo(
             f"the database schema is at {current or 'nothing'}, the code needs {head}: "

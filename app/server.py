@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
@@ -26,6 +26,7 @@ from app.db.dialect import runs_worker_in_server
 from app.db.engine import get_engine
 from app.http.body_limit import BodySizeLimit
 from app.http.errors import install_error_handlers
+from app.http.input import refuse_nul_characters
 from app.http.observability import RequestObservability
 from app.observability.metrics import database_registry
 from app.resources import resource_dir
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         version=__version__,
         description=DESCRIPTION,
         lifespan=inprocess_worker_lifespan,  # on SQLite: one worker inside the server
+        dependencies=[Depends(refuse_nul_characters)],
     )
     app.state.settings = settings
     app.state.engine = engine

@@ -16,6 +16,8 @@ import orjson
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
+from app.db.values import StoredText
+
 BUILTIN_MODELS = ("longest", "random")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$"
 
@@ -31,10 +33,10 @@ class _Strict(BaseModel):
 class AnnotatorConfig(_Strict):
     kind: Literal["annotator"] = "annotator"
     name: str = Field(pattern=NAME_PATTERN)
-    description: str = ""
+    description: StoredText = ""
     provider: Literal["openai", "anthropic", "openai_compatible", "builtin"]
-    model: str = Field(min_length=1, max_length=200)
-    base_url: str | None = Field(
+    model: StoredText = Field(min_length=1, max_length=200)
+    base_url: StoredText | None = Field(
         None, description="Server address; required for openai_compatible (vLLM, Ollama, ...)."
     )
     api_key_env: str | None = Field(
@@ -46,12 +48,12 @@ class AnnotatorConfig(_Strict):
     prompt: str | None = Field(
         None, pattern=r"^[a-z0-9_]+$", description="A shipped template in app/annotators/prompts."
     )
-    prompt_template: str | None = Field(
+    prompt_template: StoredText | None = Field(
         None, max_length=50_000, description="Inline Jinja2 template (sandboxed) instead of prompt."
     )
-    persona: str = Field("", max_length=2000, description="Who the judge is told it is.")
+    persona: StoredText = Field("", max_length=2000, description="Who the judge is told it is.")
     parser: Literal["label", "json", "tool", "logprob", "batch", "builtin"]
-    label_pattern: str = Field(
+    label_pattern: StoredText = Field(
         r"^\W*(?:(?i:response|output|answer)\W*)?([AB])\b",
         description="label parser: first group must capture A or B.",
     )
@@ -94,8 +96,8 @@ class AnnotatorConfig(_Strict):
 class PoolConfig(_Strict):
     kind: Literal["pool"]
     name: str = Field(pattern=NAME_PATTERN)
-    description: str = ""
-    members: list[str] = Field(min_length=1, max_length=100)
+    description: StoredText = ""
+    members: list[StoredText] = Field(min_length=1, max_length=100)
     p_label_flip: float = Field(
         0.0, ge=0, le=0.5, description="With probability 2p the label is a fair coin (no call)."
     )

@@ -12,6 +12,7 @@ from app.api.schemas import AnnotationOut, AnnotationPage, IngestResult
 from app.db.models import Job
 from app.http.deps import ApiUser, SessionDep
 from app.http.pagination import decode_cursor, page_cursor
+from app.http.params import JobId
 from app.ingest.annotations import store_annotations
 from app.ingest.comparisons import IngestCounts
 from app.ingest.rows import AnnotationRow
@@ -45,14 +46,14 @@ def _store(session: Session, job: Job, rows: list[AnnotationRow]) -> IngestCount
     responses=BULK_RESPONSES,
 )
 async def import_annotations(
-    job_id: int, request: Request, user: ApiUser, session: SessionDep
+    job_id: JobId, request: Request, user: ApiUser, session: SessionDep
 ) -> IngestResult:
     return await ingest_request(request, session, user, job_id, AnnotationRow, _store)
 
 
 @router.get("", response_model=AnnotationPage, summary="List a job's judgments (keyset pages)")
 def list_annotations(
-    job_id: int,
+    job_id: JobId,
     user: ApiUser,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,

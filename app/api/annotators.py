@@ -12,6 +12,7 @@ from app.annotators.config import AnnotatorConfig, ConfigError, PoolConfig
 from app.annotators.registry import NameTaken, UnknownAnnotators, list_configs, register
 from app.errors import RequestError, not_found
 from app.http.deps import ApiUser, SessionDep
+from app.http.params import JobId
 from app.jobs.access import load_visible_job
 from app.worker.requeue import requeue_tasks
 
@@ -118,7 +119,7 @@ def register_annotator(
     summary="Re-queue a job's failed tasks and unparsed answers",
 )
 def retry_tasks(
-    job_id: int, user: ApiUser, session: SessionDep, body: RetryRequest | None = None
+    job_id: JobId, user: ApiUser, session: SessionDep, body: RetryRequest | None = None
 ) -> RetryResult:
     body = body or RetryRequest()
     job = load_visible_job(session, user, job_id, for_update=True)

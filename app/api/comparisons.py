@@ -10,6 +10,7 @@ from app.api.bulk import BULK_RESPONSES, bulk_request_body, ingest_request
 from app.api.schemas import ComparisonOut, ComparisonPage, IngestResult
 from app.http.deps import ApiUser, SessionDep
 from app.http.pagination import decode_cursor, page_cursor
+from app.http.params import JobId
 from app.ingest.comparisons import store_comparisons
 from app.ingest.rows import ComparisonRow
 from app.jobs.access import load_visible_job
@@ -41,14 +42,14 @@ _EXAMPLE_ROW = {
     responses={409: {"description": "an id is stored with other content"}, **BULK_RESPONSES},
 )
 async def add_comparisons(
-    job_id: int, request: Request, user: ApiUser, session: SessionDep
+    job_id: JobId, request: Request, user: ApiUser, session: SessionDep
 ) -> IngestResult:
     return await ingest_request(request, session, user, job_id, ComparisonRow, store_comparisons)
 
 
 @router.get("", response_model=ComparisonPage, summary="List a job's comparisons (keyset pages)")
 def list_comparisons(
-    job_id: int,
+    job_id: JobId,
     user: ApiUser,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,

@@ -12,6 +12,7 @@ from app.exports import ExportOptions
 from app.exports.options import FileType, Format
 from app.http.deps import ApiUser, EngineDep, SessionDep
 from app.http.downloads import export_download
+from app.http.params import JobId
 from app.jobs.access import load_visible_job
 from app.stats.calibration import below_agreement_floor_excluded
 from app.stats.data import Selection
@@ -41,7 +42,7 @@ router = APIRouter(prefix="/api/v1/jobs/{job_id}/export", tags=["exports"])
     },
 )
 def export_job(
-    job_id: int,
+    job_id: JobId,
     user: ApiUser,
     session: SessionDep,
     engine: EngineDep,

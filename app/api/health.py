@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.db.migrate import current_revision, head_revision
 from app.db.session import read_connection
 from app.http.deps import EngineDep
+from app.http.errors import RETRY_AFTER_SECONDS
 
 router = APIRouter(tags=["health"])
 
@@ -31,7 +32,9 @@ def readyz(engine: EngineDep) -> JSONResponse:
         revision = current_revision(engine)
     except SQLAlchemyError as exc:
         return JSONResponse(
-            {"status": "unavailable", "database": f"unreachable: {type(exc).__name__}"}, 503
+            {"status": "unavailable", "database": f"unreachable: {type(exc).__name__}"},
+            503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
     head = head_revision()
     if revision != head:

@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session
 from app.api.schemas import JobCreate, JobOut, JobPage, JobProgress, JobUpdate
 from app.db.models import Job, User
 from app.db.paging import keyset_page
+from app.db.values import INT32_MAX
 from app.http.deps import ApiUser, SessionDep, SettingsDep
 from app.http.pagination import decode_cursor, page_cursor
+from app.http.params import JobId
 from app.jobs.access import load_visible_job, visible_jobs
 from app.jobs.counts import job_counts
 from app.jobs.lifecycle import create_job, update_job
@@ -85,7 +87,7 @@ def list_jobs(
         visible_jobs(user)
         .add_columns(User.email)
         .join(User, User.id == Job.owner_id)
-        .where(Job.id > decode_cursor(after))
+        .where(Job.id > decode_cursor(after, INT32_MAX))
         .order_by(Job.id)
         .limit(limit + 1)
     ).all()
@@ -97,13 +99,13 @@ def list_jobs(
 
 
 @router.get("/{job_id}", response_model=JobOut, summary="Read a job with its progress counts")
-def read_job(job_id: int, user: ApiUser, session: SessionDep) -> JobOut:
+def read_job(job_id: JobId, user: ApiUser, session: SessionDep) -> JobOut:
     return _with_counts(session, load_visible_job(session, user, job_id))
 
 
 @router.patch("/{job_id}", response_model=JobOut, summary="Pause, resume, cancel or edit a job")
 def change_job(
-    job_id: int, body: JobUpdate, user: ApiUser, session: SessionDep, settings: SettingsDep
+    job_id: JobId, body: JobUpdate, user: ApiUser, session: SessionDep, settings: SettingsDep
 ) -> JobOut:
     job = load_visible_job(session, user, job_id, for_update=True)
     changes = body.model_dump(mode="json", include=body.model_fields_set)

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.db.models import DEFAULT_JOB_PRIORITY, MAX_JOB_PRIORITY
+from app.db.values import StoredText
 
 
 class Strict(BaseModel):
@@ -47,9 +48,9 @@ class Routing(Strict):
 
 
 class JobCreate(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: StoredText = Field(min_length=1, max_length=200)
     routing: Routing = Field(default_factory=lambda: Routing())
-    annotators: list[str] = Field(
+    annotators: list[StoredText] = Field(
         default_factory=list,
         max_length=100,
         description="Names of the simulated annotators (or pools) that judge this job.",
@@ -57,7 +58,7 @@ class JobCreate(Strict):
     human_overlap: int = Field(1, ge=1, le=50, description="Raters per human comparison (k).")
     budget_usd: float | None = Field(None, ge=0, description="Spend at which dispatch stops.")
     seed: int = Field(0, ge=0, le=2**62, description="Seeds every random choice of the job.")
-    reference_generator: str | None = Field(None, max_length=200)
+    reference_generator: StoredText | None = Field(None, max_length=200)
     priority: int = Field(
         DEFAULT_JOB_PRIORITY,
         strict=True,
@@ -89,7 +90,7 @@ class JobUpdate(Strict):
     status: Literal["active", "paused", "cancelled"] | None = Field(
         None, description="`paused` stops dispatch, `active` resumes, `cancelled` is final."
     )
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: StoredText | None = Field(None, min_length=1, max_length=200)
     budget_usd: float | None = Field(None, ge=0)
     routing: Routing | None = None
     priority: int | None = Field(

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, Response
 
 from app.api.selection import selection_params
 from app.http.deps import ApiUser, EngineDep, SessionDep
+from app.http.params import JobId
 from app.jobs.access import load_visible_job
 from app.stats.data import Selection
 from app.stats.report import TABLES, job_statistics, table_csv
@@ -29,7 +30,7 @@ router = APIRouter(prefix="/api/v1/jobs/{job_id}/stats", tags=["statistics"])
     responses={200: {"content": {"text/csv": {}}}},
 )
 def read_stats(
-    job_id: int,
+    job_id: JobId,
     user: ApiUser,
     session: SessionDep,
     engine: EngineDep,

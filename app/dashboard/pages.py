@@ -10,12 +10,14 @@ from sqlalchemy import select
 
 from app.dashboard.charts import bias_chart, ratings_chart, win_rate_chart
 from app.db.models import User
+from app.db.values import INT32_MAX, INT64_MAX
 from app.errors import not_found
 from app.exports import ExportOptions
 from app.exports.options import FileType, Format
 from app.http.deps import EngineDep, MaybeLogin, ResearcherLogin, SessionDep
 from app.http.downloads import export_download
 from app.http.pages import render
+from app.http.params import ComparisonId, JobId
 from app.jobs.access import load_visible_job
 from app.jobs.disagreements import comparison_view, disagreements
 from app.jobs.summaries import job_page
@@ -62,7 +64,7 @@ def job_list(
     request: Request,
     login: ResearcherLogin,
     session: SessionDep,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=INT32_MAX)] = None,
 ) -> Response:
     jobs, next_before = job_page(session, login.user, before)
     return render(
@@ -74,7 +76,7 @@ def job_list(
 
 @router.get("/dashboard/jobs/{job_id}")
 def job_detail(
-    request: Request, job_id: int, login: ResearcherLogin, session: SessionDep
+    request: Request, job_id: JobId, login: ResearcherLogin, session: SessionDep
 ) -> Response:
     """Progress and exports at once; the page's script then loads the statistics fragment."""
     job = load_visible_job(session, login.user, job_id)
@@ -94,7 +96,7 @@ def job_detail(
 
 @router.get("/dashboard/jobs/{job_id}/statistics")
 def statistics_fragment(
-    request: Request, job_id: int, login: ResearcherLogin, session: SessionDep, engine: EngineDep
+    request: Request, job_id: JobId, login: ResearcherLogin, session: SessionDep, engine: EngineDep
 ) -> Response:
     """Evaluators, agreement, ratings and win rates with their charts (reads every judgment)."""
     job = load_visible_job(session, login.user, job_id)
@@ -120,7 +122,7 @@ def statistics_fragment(
 
 @router.get("/dashboard/jobs/{job_id}/progress")
 def progress_fragment(
-    request: Request, job_id: int, login: ResearcherLogin, session: SessionDep
+    request: Request, job_id: JobId, login: ResearcherLogin, session: SessionDep
 ) -> Response:
     """The live part of the job page; the page's script fetches it every few seconds."""
     job = load_visible_job(session, login.user, job_id)
@@ -131,7 +133,7 @@ def progress_fragment(
 
 @router.get("/dashboard/jobs/{job_id}/export")
 def export_button(
-    job_id: int,
+    job_id: JobId,
     login: ResearcherLogin,
     session: SessionDep,
     engine: EngineDep,
@@ -154,10 +156,10 @@ def export_button(
 @router.get("/dashboard/jobs/{job_id}/disagreements")
 def disagreement_list(
     request: Request,
-    job_id: int,
+    job_id: JobId,
     login: ResearcherLogin,
     session: SessionDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
 ) -> Response:
     job = load_visible_job(session, login.user, job_id)
     page = disagreements(session, job.id, after)
@@ -170,7 +172,11 @@ def disagreement_list(
 
 @router.get("/dashboard/jobs/{job_id}/comparisons/{comparison_id}")
 def comparison_page(
-    request: Request, job_id: int, comparison_id: int, login: ResearcherLogin, session: SessionDep
+    request: Request,
+    job_id: JobId,
+    comparison_id: ComparisonId,
+    login: ResearcherLogin,
+    session: SessionDep,
 ) -> Response:
     job = load_visible_job(session, login.user, job_id)
     comparison = comparison_view(session, job.id, comparison_id)

@@ -34,7 +34,8 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import QueryableAttribute, Session
 
 SQLITE_PARAMETER_CHUNK = 5000  # keeps every IN list well below SQLite's bound-parameter limit
@@ -68,7 +69,15 @@ def engine_options(url: str) -> dict[str, Any]:
     """Keyword arguments of `create_engine` for this database."""
     if is_sqlite_url(url):
         return {"connect_args": {"check_same_thread": False, "timeout": 30}}
-    return {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True}
+    # pool_pre_ping replaces connections a database restart closed; connect_timeout bounds the
+    # wait for a server that does not answer, so requests fail fast (503) while it is away.
+    return {
+        "pool_size": 10,
+        "max_overflow": 20,
+        "pool_pre_ping": True,
+        "pool_timeout": 10,
+        "connect_args": {"connect_timeout": 5},
+    }
 
 
 def prepare_engine(engine: Engine) -> None:
@@ -223,6 +232,31 @@ def retries_unique_violations(session: Session) -> bool:
     (from a savepoint). PostgreSQL: yes. SQLite serialises writers, so the race cannot happen
     there (and its driver's savepoints are unreliable)."""
     return is_postgres(session)
+
+
+# PostgreSQL errors that mean "the server is not there for now": connection exceptions (08…),
+# too many connections, and the shutdown / start-up states of a restart.
+_UNAVAILABLE_SQLSTATES = ("53300", "57P01", "57P02", "57P03")
+_SQLITE_UNAVAILABLE = ("database is locked", "unable to open database file", "disk I/O error")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether an error means the database cannot be reached right now (it is restarting, the
+    network is down, every connection is busy) rather than that the statement was wrong: the
+    request may simply be tried again a little later."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    original = exc.orig
+    if isinstance(original, psycopg.OperationalError | psycopg.InterfaceError):
+        sqlstate = original.sqlstate
+        return sqlstate is None or sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES
+    if isinstance(original, sqlite3.OperationalError):
+        return any(reason in str(original) for reason in _SQLITE_UNAVAILABLE)
+    return False
 
 
 def is_retryable_conflict(exc: BaseException) -> bool:

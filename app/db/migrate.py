@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
-from app.db.dialect import migration_connection
+from app.db.dialect import is_unavailable, migration_connection
 from app.resources import resource_dir
 
 
@@ -38,3 +42,23 @@ def current_revision(engine: Engine) -> str | None:
 
 def is_at_head(engine: Engine) -> bool:
     return current_revision(engine) == head_revision()
+
+
+def revision_once_reachable(
+    engine: Engine,
+    on_retry: Callable[[BaseException, float], None],
+    max_delay: float = 30.0,
+) -> str | None:
+    """The schema's revision, waiting for the database while it cannot be reached (a process
+    started before its database, or during a restart): retried with a doubling delay up to
+    `max_delay`, calling `on_retry(error, delay)` before each wait. Other errors are raised."""
+    delay = 1.0
+    while True:
+        try:
+            return current_revision(engine)
+        except SQLAlchemyError as exc:
+            if not is_unavailable(exc):
+                raise
+            on_retry(exc, delay)
+            time.sleep(delay)
+            delay = min(2 * delay, max_delay)

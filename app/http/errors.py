@@ -11,8 +11,10 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.db.dialect import is_unavailable
 from app.errors import RequestError
 from app.http.deps import LoginRequired
 from app.http.pages import render
@@ -22,6 +24,8 @@ log = logging.getLogger("prefarm.api")
 # Paths answered in JSON whatever the client accepts: the API and what machines scrape.
 MACHINE_PATHS = ("/api/", "/healthz", "/readyz", "/metrics", "/openapi.json")
 _HTTP_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+# While the database is away (e.g. restarting), clients are asked to come back after this long.
+RETRY_AFTER_SECONDS = 5
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -83,6 +87,24 @@ def install_error_handlers(app: FastAPI) -> None:
             _HTTP_CODES.get(exc.status_code, "http_error"),
             str(exc.detail),
             headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(request: Request, exc: SQLAlchemyError) -> Response:
+        if not is_unavailable(exc):
+            return await _unexpected(request, exc)
+        log.warning(
+            "database unavailable on %s %s: %s",
+            request.method,
+            request.url.path,
+            str(exc).splitlines()[0][:300],
+        )
+        return error_response(
+            request,
+            503,
+            "database_unavailable",
+            "the database is not reachable right now; try again shortly",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 
     @app.exception_handler(Exception)

@@ -7,6 +7,7 @@ import binascii
 from typing import Any
 
 from app.db.paging import Page
+from app.db.values import INT64_MAX
 from app.errors import RequestError
 
 
@@ -19,7 +20,8 @@ def page_cursor(page: Page[Any]) -> str | None:
     return encode_cursor(page.next_after) if page.next_after is not None else None
 
 
-def decode_cursor(cursor: str | None) -> int:
+def decode_cursor(cursor: str | None, maximum: int = INT64_MAX) -> int:
+    """The last id a cursor names; `maximum` is the largest id of the listed table's column."""
     if not cursor:
         return 0
     try:
@@ -27,7 +29,10 @@ def decode_cursor(cursor: str | None) -> int:
         version, _, value = raw.partition(":")
         if version != "v1":
             raise ValueError(version)
-        return int(value)
+        last_id = int(value)
+        if not 0 <= last_id <= maximum:
+            raise ValueError(value)
+        return last_id
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise RequestError(
             400, "bad_cursor", "the `after` cursor is not one this API issued"

@@ -12,6 +12,7 @@ from app.db.models import Job
 from app.errors import RequestError
 from app.http.deps import AdminLogin, SessionDep, SettingsDep, check_csrf
 from app.http.pages import render
+from app.http.params import JobId, UserId
 from app.rating.quality import job_quality, pause_rater, unpause_rater
 from app.rating.raters import (
     add_rater,
@@ -66,7 +67,7 @@ def create_rater(
 
 @router.get("/raters/{user_id}")
 def rater_page(
-    user_id: int,
+    user_id: UserId,
     request: Request,
     login: AdminLogin,
     session: SessionDep,
@@ -89,7 +90,7 @@ def rater_page(
 
 @router.post("/raters/{user_id}/pause")
 def pause(
-    user_id: int,
+    user_id: UserId,
     login: AdminLogin,
     session: SessionDep,
     csrf_token: Annotated[str, Form(max_length=200)] = "",
@@ -103,7 +104,7 @@ def pause(
 
 @router.post("/raters/{user_id}/unpause")
 def unpause(
-    user_id: int,
+    user_id: UserId,
     login: AdminLogin,
     session: SessionDep,
     csrf_token: Annotated[str, Form(max_length=200)] = "",
@@ -115,7 +116,7 @@ def unpause(
 
 @router.post("/raters/{user_id}/password")
 def change_password(
-    user_id: int,
+    user_id: UserId,
     login: AdminLogin,
     session: SessionDep,
     password: Annotated[str, Form(max_length=1024)],
@@ -128,7 +129,7 @@ def change_password(
 
 @router.post("/raters/{user_id}/jobs")
 def set_jobs(
-    user_id: int,
+    user_id: UserId,
     login: AdminLogin,
     session: SessionDep,
     csrf_token: Annotated[str, Form(max_length=200)] = "",
@@ -147,7 +148,7 @@ def jobs_page(request: Request, login: AdminLogin, session: SessionDep) -> Respo
 
 @router.get("/jobs/{job_id}")
 def job_page(
-    job_id: int,
+    job_id: JobId,
     request: Request,
     login: AdminLogin,
     session: SessionDep,
@@ -171,7 +172,7 @@ def job_page(
 
 @router.post("/jobs/{job_id}/settings")
 def save_job_settings(
-    job_id: int,
+    job_id: JobId,
     login: AdminLogin,
     session: SessionDep,
     csrf_token: Annotated[str, Form(max_length=200)] = "",

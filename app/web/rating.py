@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.http.deps import RaterLogin, SessionDep, SettingsDep, check_csrf
 from app.http.pages import render
+from app.http.params import AssignmentIdField, JobId
 from app.rating.assignment import JudgingError, skip_comparison, submit_judgment
 from app.rating.pages import rater_job, rater_jobs, rating_view
 from app.rating.quality import enforce_gold_floor
@@ -33,7 +34,7 @@ def rater_home(request: Request, login: RaterLogin, session: SessionDep) -> Resp
 
 @router.get("/rate/{job_id}")
 def rating_page(
-    job_id: int,
+    job_id: JobId,
     request: Request,
     login: RaterLogin,
     session: SessionDep,
@@ -63,11 +64,11 @@ def rating_page(
 
 @router.post("/rate/{job_id}/judgments")
 def submit(
-    job_id: int,
+    job_id: JobId,
     login: RaterLogin,
     session: SessionDep,
     settings: SettingsDep,
-    assignment_id: Annotated[int, Form()],
+    assignment_id: AssignmentIdField,
     csrf_token: Annotated[str, Form(max_length=200)] = "",
     action: Annotated[str, Form(max_length=20)] = "submit",
     choice: Annotated[str, Form(max_length=20)] = "",

@@ -9,6 +9,7 @@ a grace period, and puts the rest back in the queue.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import random
@@ -29,6 +30,7 @@ from app.annotators.providers import Provider, ProviderError, load_provider_sdks
 from app.annotators.providers.base import LlmResponse
 from app.annotators.seeding import noisy_preference
 from app.config import Settings
+from app.db.dialect import is_unavailable
 from app.observability.metrics import record_provider_call
 from app.worker import store
 from app.worker.limits import AnnotatorLimits
@@ -37,6 +39,7 @@ from app.worker.units import Call, Unit, annotation_rows, direct_annotation, pla
 
 log = logging.getLogger("prefarm.worker")
 FLUSH_SECONDS = 0.05
+MAX_CLAIM_RETRY_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ class Worker:
         writer = asyncio.create_task(self._writer())
         heartbeat = asyncio.create_task(self._heartbeat())
         log.info("worker %s started (concurrency %d)", self.id, self.options.concurrency)
+        failed_claims = 0
         try:
             while not stop.is_set():
                 room = 2 * self.options.concurrency - len(self.held)
@@ -103,10 +107,15 @@ class Worker:
                         claim = await asyncio.to_thread(
                             store.claim, self.engine, self.id, wanted, self.options.lease_seconds
                         )
-                    except Exception:  # the database is away: wait and try again
-                        log.exception("claiming tasks failed; retrying")
-                        await asyncio.sleep(self.options.poll_seconds)
+                    except Exception as exc:  # e.g. the database is away: wait and try again
+                        failed_claims += 1
+                        delay = min(
+                            self.options.poll_seconds * 2**failed_claims, MAX_CLAIM_RETRY_SECONDS
+                        )
+                        _log_database_error(exc, f"claiming tasks failed; retrying in {delay:g} s")
+                        await _sleep_unless_stopped(stop, delay)
                         continue
+                    failed_claims = 0
                     got = len(claim.tasks)
                     if got:
                         await self._accept(claim)
@@ -143,14 +152,21 @@ class Worker:
         await writer
         heartbeat.cancel()
         await asyncio.gather(heartbeat, return_exceptions=True)
-        if self.held:  # anything not written (should not happen): back to the queue
-            await asyncio.to_thread(
-                store.finish,
-                self.engine,
-                self.id,
-                [Outcome(task, "release") for task in self.held.values()],
-                [],
-            )
+        if self.held:  # anything not written (e.g. the database was away): back to the queue
+            try:
+                await asyncio.to_thread(
+                    store.finish,
+                    self.engine,
+                    self.id,
+                    [Outcome(task, "release") for task in self.held.values()],
+                    [],
+                )
+            except Exception as exc:
+                _log_database_error(
+                    exc,
+                    f"could not give back {len(self.held)} tasks; they return to the queue "
+                    "when their lease lapses",
+                )
             self.held.clear()
         for provider in self._providers.values():
             await provider.close()
@@ -167,8 +183,8 @@ class Worker:
                 reaped = await asyncio.to_thread(store.reap_expired, self.engine)
                 if reaped:
                     log.info("put %d tasks with expired leases back in the queue", reaped)
-            except Exception:
-                log.exception("lease renewal failed; retrying")
+            except Exception as exc:
+                _log_database_error(exc, "lease renewal failed; retrying")
 
     async def _writer(self) -> None:
         while True:
@@ -183,8 +199,8 @@ class Worker:
                     fresh = await asyncio.to_thread(
                         store.finish, self.engine, self.id, outcomes, cache_rows
                     )
-                except Exception:
-                    log.exception("writing %d results failed; will retry", len(outcomes))
+                except Exception as exc:
+                    _log_database_error(exc, f"writing {len(outcomes)} results failed; will retry")
                     self._outcomes[:0], self._cache_rows[:0] = outcomes, cache_rows
                     await asyncio.sleep(1)
                     self._flush_wanted.set()
@@ -277,7 +293,11 @@ class Worker:
         if immediate:
             self._emit(immediate)
         keys = [call.cache_key for unit in units for call in unit.calls]
-        cached = await asyncio.to_thread(store.cached_completions, self.engine, keys)
+        try:
+            cached = await asyncio.to_thread(store.cached_completions, self.engine, keys)
+        except Exception as exc:  # the calls are made instead; their results wait for the db
+            _log_database_error(exc, "reading the response cache failed; calling the providers")
+            cached = {}
         for unit in units:
             for call in unit.calls:
                 if call.cache_key in cached:
@@ -407,6 +427,20 @@ class Worker:
                 reason = error if not transient else f"{error} (after {task.attempts} attempts)"
                 outcomes.append(Outcome(task, "failed", error=reason, spent_usd=share))
         self._emit(outcomes)
+
+
+def _log_database_error(exc: BaseException, what: str) -> None:
+    """One warning line while the database is away (it is expected during a restart); a full
+    traceback for anything else."""
+    if is_unavailable(exc):
+        log.warning("%s: database unavailable (%s)", what, str(exc).splitlines()[0][:200])
+    else:
+        log.exception(what)
+
+
+async def _sleep_unless_stopped(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
 def run_until_idle(engine: Engine, options: WorkerOptions) -> Worker:
