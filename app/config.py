@@ -54,6 +54,17 @@ class Settings(BaseSettings):
         le=1000,
         description="Highest job priority an owner may set; admins may set up to 1000.",
     )
+    template_max_output_chars: int = Field(
+        default=2_000_000,
+        ge=1000,
+        description="Longest prompt (and longest value) a prompt template may produce.",
+    )
+    template_max_loop_iterations: int = Field(
+        default=100_000, ge=1, description="Loop steps, all loops together, per render."
+    )
+    template_max_seconds: float = Field(
+        default=1.0, gt=0, description="Wall-clock time one render of a prompt may take."
+    )
     # Observability (app/observability, app/http/observability.py, app/api/metrics.py).
     log_format: Literal["json", "text"] = Field(
         default="json", description="`json` (one object a line, with request ids) or `text`."

@@ -16,6 +16,7 @@ from app.annotators.parsers import (
 )
 from app.annotators.prompts import ShownItem, render
 from app.annotators.providers.base import LlmRequest, LlmResponse, Mode
+from app.annotators.sandbox import TemplateLimits
 
 MODE_BY_PARSER: dict[str, Mode] = {
     "label": "text",
@@ -42,9 +43,11 @@ class Pair:
         return ShownItem(self.instruction, self.input, first, second)
 
 
-def build_request(config: AnnotatorConfig, items: list[ShownItem]) -> LlmRequest:
+def build_request(
+    config: AnnotatorConfig, items: list[ShownItem], limits: TemplateLimits
+) -> LlmRequest:
     return LlmRequest(
-        messages=render(config, items),
+        messages=render(config, items, limits),
         model=config.model,
         temperature=config.temperature,
         max_tokens=config.max_tokens,

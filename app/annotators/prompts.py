@@ -12,9 +12,14 @@ from functools import lru_cache
 from importlib import resources
 
 from jinja2 import BaseLoader, StrictUndefined, TemplateNotFound
-from jinja2.sandbox import SandboxedEnvironment
 
 from app.annotators.config import AnnotatorConfig, ConfigError
+from app.annotators.sandbox import (
+    BoundedEnvironment,
+    TemplateLimitExceeded,
+    TemplateLimits,
+    render_bounded,
+)
 
 USER_MARKER = "=== user ==="
 
@@ -45,8 +50,8 @@ class _PackageLoader(BaseLoader):
 
 
 @lru_cache
-def _environment() -> SandboxedEnvironment:
-    return SandboxedEnvironment(
+def _environment() -> BoundedEnvironment:
+    return BoundedEnvironment(
         loader=_PackageLoader(), undefined=StrictUndefined, keep_trailing_newline=False
     )
 
@@ -79,17 +84,25 @@ def _compiled(prompt: str | None, inline: str | None):  # type: ignore[no-untype
     return environment.get_template(f"{prompt}.j2")
 
 
-def check_template(config: AnnotatorConfig) -> None:
-    """Render a sample so a broken template is reported when the config is registered."""
+def check_template(config: AnnotatorConfig, limits: TemplateLimits) -> None:
+    """Render a sample so a broken (or unbounded) template is reported when the config is
+    registered."""
     sample = ShownItem("Say hello.", "", "Hello!", "Hi there.")
-    render(config, [sample] * config.batch_size)
+    render(config, [sample] * config.batch_size, limits)
 
 
-def render(config: AnnotatorConfig, items: list[ShownItem]) -> Messages:
+def render(config: AnnotatorConfig, items: list[ShownItem], limits: TemplateLimits) -> Messages:
+    """The template's messages for these items, rendered within `limits`
+    (app.annotators.sandbox); raises ConfigError, TemplateLimitExceeded."""
     try:
-        text = _compiled(config.prompt, config.prompt_template).render(
-            persona=config.persona, items=items
+        text = render_bounded(
+            _compiled(config.prompt, config.prompt_template),
+            limits,
+            persona=config.persona,
+            items=items,
         )
+    except TemplateLimitExceeded:
+        raise
     except Exception as exc:  # any template error is the config's fault
         raise ConfigError(f"prompt of {config.name!r} does not render: {exc}") from exc
     system, marker, user = text.partition(USER_MARKER)

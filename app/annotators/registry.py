@@ -20,6 +20,7 @@ from app.annotators.config import (
     parse_config,
 )
 from app.annotators.prompts import check_template
+from app.annotators.sandbox import TemplateLimits
 from app.db.dialect import insert_ignoring_conflicts
 from app.db.models import Annotator, table
 
@@ -117,7 +118,9 @@ def list_configs(session: Session) -> list[tuple[AnyConfig, str, bool]]:
     return [(parse_config(r.config), r.config_sha256 or "", r.name in shipped) for r in rows]
 
 
-def register(session: Session, data: dict[str, Any]) -> tuple[AnyConfig, str, bool]:
+def register(
+    session: Session, data: dict[str, Any], limits: TemplateLimits
+) -> tuple[AnyConfig, str, bool]:
     """Validate and store a config. Returns (config, sha, created). Raises ConfigError, NameTaken.
 
     Configs are immutable versions: the same content again is a no-op; other content under a
@@ -127,7 +130,7 @@ def register(session: Session, data: dict[str, Any]) -> tuple[AnyConfig, str, bo
     if config.name in builtin_configs():
         raise NameTaken(f"{config.name!r} is a shipped config and cannot be replaced")
     if isinstance(config, AnnotatorConfig) and config.provider != "builtin":
-        check_template(config)
+        check_template(config, limits)
     if isinstance(config, PoolConfig):
         members = load_configs(session, config.members)
         pools = [m for m, (_, c) in members.items() if isinstance(c, PoolConfig)]

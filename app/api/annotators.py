@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field
 
 from app.annotators.config import AnnotatorConfig, ConfigError, PoolConfig
 from app.annotators.registry import NameTaken, UnknownAnnotators, list_configs, register
+from app.annotators.sandbox import TemplateLimitExceeded, TemplateLimits
 from app.errors import RequestError, not_found
-from app.http.deps import ApiUser, SessionDep
+from app.http.deps import ApiUser, SessionDep, SettingsDep
 from app.http.params import JobId
 from app.jobs.access import load_visible_job
 from app.worker.requeue import requeue_tasks
@@ -90,6 +91,7 @@ def read_annotator(name: str, user: ApiUser, session: SessionDep) -> AnnotatorOu
 def register_annotator(
     user: ApiUser,
     session: SessionDep,
+    settings: SettingsDep,
     response: Response,
     body: dict[str, Any] = Body(openapi_examples={"vllm": {"value": _EXAMPLE}}),
 ) -> AnnotatorOut:
@@ -101,7 +103,11 @@ def register_annotator(
             "API keys from their environment to that address",
         )
     try:
-        config, version, created = register(session, body)
+        config, version, created = register(session, body, TemplateLimits.of(settings))
+    except TemplateLimitExceeded as exc:
+        raise RequestError(
+            422, "template_limit_exceeded", str(exc), {"limit": exc.limit, "max": exc.maximum}
+        ) from exc
     except ConfigError as exc:
         raise RequestError(422, "invalid_config", str(exc)) from exc
     except UnknownAnnotators as exc:

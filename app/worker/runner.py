@@ -17,7 +17,7 @@ import socket
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -28,6 +28,7 @@ from app.annotators.config import AnnotatorConfig, ConfigError, PoolConfig, pars
 from app.annotators.parsers import BatchCountMismatch
 from app.annotators.providers import Provider, ProviderError, load_provider_sdks, make_provider
 from app.annotators.providers.base import LlmResponse
+from app.annotators.sandbox import TemplateLimits
 from app.annotators.seeding import noisy_preference
 from app.config import Settings
 from app.db.dialect import is_unavailable
@@ -51,6 +52,7 @@ class WorkerOptions:
     retry_base_seconds: float = 1.0
     retry_max_seconds: float = 300.0
     shutdown_grace_seconds: float = 30.0
+    template_limits: TemplateLimits = field(default_factory=TemplateLimits)
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> WorkerOptions:
@@ -62,6 +64,7 @@ class WorkerOptions:
             "retry_base_seconds": settings.worker_retry_base_seconds,
             "retry_max_seconds": settings.worker_retry_max_seconds,
             "shutdown_grace_seconds": settings.worker_shutdown_grace_seconds,
+            "template_limits": TemplateLimits.of(settings),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]  # the settings hold each field's type
@@ -285,7 +288,7 @@ class Worker:
                     tasks[start : start + config.batch_size],
                 )
                 try:
-                    plan_calls(unit, self.jobs[job_id].seed)
+                    plan_calls(unit, self.jobs[job_id].seed, self.options.template_limits)
                 except ConfigError as exc:  # e.g. a template that does not render this input
                     immediate.extend(Outcome(t, "failed", error=str(exc)) for t in unit.tasks)
                     continue

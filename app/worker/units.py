@@ -16,6 +16,7 @@ from app.annotators.config import AnnotatorConfig
 from app.annotators.judging import Pair, build_request, parse_response
 from app.annotators.parsers import ParseError, Verdict
 from app.annotators.providers.base import LlmRequest, LlmResponse
+from app.annotators.sandbox import TemplateLimits
 from app.annotators.seeding import label_for, shown_swapped, to_comparison_frame
 from app.worker.store import ClaimedTask
 
@@ -58,7 +59,7 @@ def cache_key(config_sha256: str, request: LlmRequest) -> str:
     return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def plan_calls(unit: Unit, seed: int) -> None:
+def plan_calls(unit: Unit, seed: int, limits: TemplateLimits) -> None:
     config = unit.config
     swaps = [
         shown_swapped(seed, task.key, unit.annotator_name, randomize=config.randomize_order)
@@ -69,7 +70,7 @@ def plan_calls(unit: Unit, seed: int) -> None:
         items = [
             _pair(task).shown(swapped) for task, swapped in zip(unit.tasks, order, strict=True)
         ]
-        request = build_request(config, items)
+        request = build_request(config, items, limits)
         unit.calls.append(Call(request, cache_key(unit.config_sha256, request), order))
 
 

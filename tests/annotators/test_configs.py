@@ -16,6 +16,7 @@ from app.annotators.config import (
     parse_config,
 )
 from app.annotators.prompts import ShownItem, render, shipped_prompts
+from app.annotators.sandbox import TemplateLimits
 from app.annotators.seeding import pool_member, shown_swapped
 
 BASE = {
@@ -32,7 +33,8 @@ def test_every_shipped_config_is_valid_and_renders():
     assert {"longest", "random", "openai_label", "anthropic_tool", "farm_pool"} <= set(configs)
     for config in configs.values():
         if isinstance(config, AnnotatorConfig) and config.provider != "builtin":
-            messages = render(config, [ShownItem("Say hi", "", "Hi", "Hello")] * config.batch_size)
+            items = [ShownItem("Say hi", "", "Hi", "Hello")] * config.batch_size
+            messages = render(config, items, TemplateLimits())
             assert "Hi" in messages.user and messages.system
 
 
