@@ -8,6 +8,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.annotators.config import builtin_configs
 from app.db.bulk import append_rows, existing_rows, matching_rows, retry_on_unique_violation
 from app.db.models import Annotation, Annotator, Comparison, table
 from app.ingest.comparisons import IngestCounts
@@ -18,6 +19,16 @@ COPIED_FIELDS = (
     "repeat", "preference", "label", "shown_swapped", "rationale", "raw_completion", "cost_usd",
     "prompt_tokens", "completion_tokens", "latency_ms", "seconds_on_task", "is_noisy_label",
 )  # fmt: skip
+# `human:<email>` annotators are rater accounts (app.rating.assignment.human_annotator_id).
+RATER_PREFIX = "human:"
+RATER_NAME_REFUSED = (
+    "{name!r}: human: names belong to rater accounts; name imported judgments differently "
+    "(annotator_kind human keeps them counted as human)"
+)
+CONFIG_NAME_REFUSED = (
+    "{name!r} is a simulated annotator config of this server; imported judgments need a name "
+    "of their own"
+)
 COLUMNS = ["job_id", "comparison_id", "annotator_id", "source", *COPIED_FIELDS, "metadata"]
 
 
@@ -78,7 +89,13 @@ def _append_new(session: Session, job_id: int, rows: list[AnnotationRow]) -> int
 
 
 def _annotator_ids(session: Session, rows: list[AnnotationRow]) -> dict[str, int]:
-    """Existing annotators by name; unknown names are registered with the kind the rows give."""
+    """The imported annotators of these rows by name; unknown names are registered with the
+    kind the rows give.
+
+    Imported judgments have annotators of their own: a name that belongs to a rater account
+    (`human:<email>`, reserved for them) or to a simulated annotator config is refused, so a
+    researcher can never file judgments as a rater or as a prefarm annotator.
+    """
     errors = RowErrors()
     kinds: dict[str, str] = {}
     for row_no, row in enumerate(rows, start=1):
@@ -87,11 +104,16 @@ def _annotator_ids(session: Session, rows: list[AnnotationRow]) -> dict[str, int
     existing = {
         a.name: a for a in session.scalars(select(Annotator).where(Annotator.name.in_(kinds)))
     }
+    configs = builtin_configs()
     for row_no, row in enumerate(rows, start=1):
         known = existing.get(row.annotator)
-        if known is not None and known.kind != row.annotator_kind:
+        if row.annotator.startswith(RATER_PREFIX) or (known and known.user_id is not None):
+            errors.add(row_no, "annotator", RATER_NAME_REFUSED.format(name=row.annotator))
+        elif row.annotator in configs or (known and known.config is not None):
+            errors.add(row_no, "annotator", CONFIG_NAME_REFUSED.format(name=row.annotator))
+        elif known is not None and known.kind != row.annotator_kind:
             errors.add(row_no, "annotator_kind", f"{row.annotator} is a {known.kind} annotator")
-    errors.raise_if_any()
+    errors.raise_if_any("the batch names annotators it may not use; nothing was stored")
     for name, kind in kinds.items():
         if name not in existing:
             existing[name] = Annotator(name=name, kind=kind)

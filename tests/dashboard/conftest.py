@@ -13,7 +13,8 @@ from tests.web.test_browser import browser, open_page  # noqa: F401  (the same b
 
 PASSWORD = "dashboard researcher password"
 GENERATORS = ("model-a", "model-b", "model-c")
-HUMANS = ("human:ann@example.org", "human:bo@example.org")
+# Imported human judgments (another tool's raters): `human:` names belong to rater accounts.
+HUMANS = ("panel-ann", "panel-bo")
 SIMULATED = ("judge-longest", "judge-first")
 
 
@@ -56,7 +57,7 @@ def judgments(count: int = 12) -> list[dict[str, Any]]:
                 {
                     "comparison_id": f"q{i}",
                     "annotator": annotator,
-                    "annotator_kind": "human" if annotator.startswith("human:") else "simulated",
+                    "annotator_kind": "human" if annotator in HUMANS else "simulated",
                     "preference": preference,
                     "shown_swapped": i % 2 == 1,
                     "rationale": f"Reason of {annotator} on q{i}",
