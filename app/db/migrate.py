@@ -30,6 +30,15 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def downgrade(engine: Engine, revision: str) -> None:
+    """Back to `revision` (tests, and operators undoing an upgrade: see the revisions'
+    docstrings for what a downgrade drops)."""
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with migration_connection(engine) as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
 def head_revision() -> str | None:
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
     return script.get_current_head()

@@ -2,6 +2,14 @@
 
 Revision ID: 0002
 Revises: 0001
+
+Upgrade keeps the data there is: `comparisons.human_claims` is counted from the raters' leases
+and judgments already stored (and `human_open` set from it and the job's k), and
+`assignments.submitted_at` is taken from the rater's judgment.
+
+Downgrade drops data: browser sessions (everyone is logged out), login attempts, the jobs'
+human settings, which raters may rate which jobs, rater pauses and their reasons, and the
+leasing columns (claims, submission times).
 """
 
 from __future__ import annotations
@@ -97,6 +105,51 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_id", "job_id"),
     )
     op.create_index(op.f("ix_rater_jobs_job_id"), "rater_jobs", ["job_id"], unique=False)
+    _fill_leasing_columns()
+
+
+# A rater's judgment: an annotation by the annotator of a user account.
+RATER_JUDGMENT = (
+    "SELECT {what} FROM annotations an JOIN annotators h ON h.id = an.annotator_id "
+    "WHERE h.user_id IS NOT NULL AND {where}"
+)
+
+
+def _fill_leasing_columns() -> None:
+    """human_claims counts live leases plus submitted judgments (as app/rating/assignment.py
+    keeps it): every `leased` assignment (a lapsed one is given back when swept) and every
+    `submitted` one, plus rater judgments stored without an assignment."""
+    judged_at = RATER_JUDGMENT.format(
+        what="MIN(an.created_at)",
+        where="an.comparison_id = assignments.comparison_id AND h.user_id = assignments.user_id",
+    )
+    op.execute(
+        f"UPDATE assignments SET submitted_at = COALESCE(({judged_at}), created_at) "
+        "WHERE status = 'submitted'"
+    )
+    without_assignment = RATER_JUDGMENT.format(
+        what="COUNT(*)",
+        where="an.comparison_id = comparisons.id AND NOT EXISTS (SELECT 1 FROM assignments a "
+        "WHERE a.comparison_id = an.comparison_id AND a.user_id = h.user_id)",
+    )
+    claimed = (
+        "SELECT COUNT(*) FROM assignments a WHERE a.comparison_id = comparisons.id "
+        "AND a.status IN ('leased', 'submitted')"
+    )
+    touched = (
+        "id IN (SELECT comparison_id FROM assignments) OR id IN ("
+        + RATER_JUDGMENT.format(what="an.comparison_id", where="1 = 1")
+        + ")"
+    )
+    op.execute(
+        f"UPDATE comparisons SET human_claims = ({claimed}) + ({without_assignment}) "
+        f"WHERE {touched}"
+    )
+    op.execute(
+        "UPDATE comparisons SET human_open = (human_claims < "
+        "(SELECT human_overlap FROM jobs WHERE jobs.id = comparisons.job_id)) "
+        "WHERE human_claims > 0"
+    )
 
 
 def downgrade() -> None:

@@ -2,6 +2,8 @@
 
 Revision ID: 0003
 Revises: 0002
+
+Downgrade drops data: which pool chose each task (`tasks.pool`).
 """
 
 from __future__ import annotations

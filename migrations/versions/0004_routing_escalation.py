@@ -2,6 +2,8 @@
 
 Revision ID: 0004
 Revises: 0003
+
+Downgrade drops data: why each comparison was escalated to humans (`comparisons.escalation`).
 """
 
 from __future__ import annotations
