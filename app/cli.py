@@ -91,6 +91,9 @@ def serve(
         log_level=settings.log_level,
         log_config=logging_config(settings.log_level, settings.log_format),
         access_log=False,  # RequestObservability writes one line per request, with its id
+        # Forwarded headers are believed only from PREFARM_FORWARDED_ALLOW_IPS, by the app
+        # itself (app.server); uvicorn's own handling trusts 127.0.0.1 by default.
+        proxy_headers=False,
     )
 
 

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
         le=1000,
         description="Highest job priority an owner may set; admins may set up to 1000.",
     )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Comma-separated addresses or networks of the proxies whose "
+        "X-Forwarded-For / X-Forwarded-Proto are believed; empty: no one's.",
+    )
     template_max_output_chars: int = Field(
         default=2_000_000,
         ge=1000,

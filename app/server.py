@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app import __version__
 from app.api.annotations import router as annotations_router
@@ -100,5 +101,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.mount("/static", StaticFiles(directory=resource_dir("templates") / "static"), "static")
     for router in ROUTERS:
         app.include_router(router)
-    app.add_middleware(RequestObservability)  # last: the outermost, it sees every answer
+    app.add_middleware(RequestObservability)  # it sees every answer
+    trusted_proxies = [ip.strip() for ip in settings.forwarded_allow_ips.split(",") if ip.strip()]
+    if trusted_proxies:  # outermost: the client address is settled before anything reads it
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies)
     return app

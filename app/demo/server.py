@@ -14,6 +14,7 @@ class BackgroundServer:
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, **config: Any) -> None:
         config.setdefault("log_level", "warning")
+        config.setdefault("proxy_headers", False)  # the app decides whom to believe (app.server)
         self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, **config))
         self._thread = threading.Thread(target=self.server.run, name="prefarm-http", daemon=True)
 
