@@ -23,6 +23,15 @@ cli.add_typer(jobs_cli, name="jobs")
 cli.command("demo")(demo)
 
 
+@cli.callback()
+def _logging() -> None:
+    """One log format for every command (PREFARM_LOG_FORMAT, PREFARM_LOG_LEVEL)."""
+    from app.observability.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+
+
 def _engine() -> Engine:
     from app.db.engine import get_engine
 
@@ -201,12 +210,9 @@ def worker(
 ) -> None:
     """Run simulated-annotation tasks (any number of these, on any machines). SIGTERM finishes
     or releases the running tasks, then exits."""
-    import logging
-
     from app.worker.process import run_process
     from app.worker.runner import WorkerOptions
 
-    logging.basicConfig(level=get_settings().log_level.upper())
     ensure_schema()
     options = WorkerOptions.from_settings(
         get_settings(), concurrency=concurrency, claim_batch=claim_batch

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     worker_shutdown_grace_seconds: float = Field(
         default=30, ge=0, description="On SIGTERM, how long running calls may finish."
     )
+    worker_log_summary_seconds: float = Field(
+        default=60, gt=0, description="A worker logs a summary line this often (info)."
+    )
     # Shared use: fair queues, bounded work, proxies (app/worker/store.py, app/annotators,
     # app/server.py).
     job_priority_max: int = Field(
@@ -71,8 +74,10 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="Wall-clock time one render of a prompt may take."
     )
     # Observability (app/observability, app/http/observability.py, app/api/metrics.py).
-    log_format: Literal["json", "text"] = Field(
-        default="json", description="`json` (one object a line, with request ids) or `text`."
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description="`json` (one object a line, with request ids), `text`, or `auto`: "
+        "text when stderr is a terminal, else JSON. The same for every prefarm command.",
     )
     metrics_token: str | None = Field(
         default=None, description="If set, GET /metrics needs `Authorization: Bearer <it>`."

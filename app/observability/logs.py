@@ -1,9 +1,13 @@
-"""Structured logs: one JSON object a line, each carrying the id of the request it belongs to."""
+"""Logs of every prefarm process: one format for all (JSON objects, one a line, each carrying
+the id of the request it belongs to; plain lines on a terminal), and quiet libraries: the
+HTTP clients' line per request and Alembic's start-up chatter are left out, Alembic's
+"Running upgrade" lines are kept."""
 
 from __future__ import annotations
 
 import logging
 import logging.config
+import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -45,27 +49,51 @@ class TextFormatter(logging.Formatter):
         return f"{line} [request {request_id}]" if request_id else line
 
 
-def logging_config(level: str = "info", log_format: str = "json") -> dict[str, Any]:
+# Libraries that log a line per HTTP request (the LLM SDKs' clients) or per start-up step.
+_QUIET_LIBRARIES = ("httpx", "httpx2", "httpcore", "aiohttp", "openai", "anthropic")
+
+
+class MigrationsThatRun(logging.Filter):
+    """Of Alembic's lines, those about migrations actually applied, not its set-up notes
+    ("Context impl …", plugins) that every start would print."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("alembic") or record.levelno >= logging.WARNING:
+            return True
+        return record.getMessage().startswith(("Running upgrade", "Running downgrade"))
+
+
+def resolve_format(log_format: str) -> str:
+    """`auto`: plain lines when a person watches stderr, JSON when a machine collects it."""
+    if log_format == "auto":
+        return "text" if sys.stderr.isatty() else "json"
+    return log_format
+
+
+def logging_config(level: str = "info", log_format: str = "auto") -> dict[str, Any]:
     """A `logging.config.dictConfig` for prefarm and uvicorn (whose access log it replaces)."""
-    formatter = JsonFormatter if log_format == "json" else TextFormatter
+    formatter = JsonFormatter if resolve_format(log_format) == "json" else TextFormatter
     handler = {
         "class": "logging.StreamHandler",
         "formatter": "prefarm",
+        "filters": ["migrations_that_run"],
         "stream": "ext://sys.stderr",
     }
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"prefarm": {"()": formatter}},
+        "filters": {"migrations_that_run": {"()": MigrationsThatRun}},
         "handlers": {"stderr": handler},
         "root": {"handlers": ["stderr"], "level": level.upper()},
         "loggers": {
             "uvicorn": {"handlers": [], "propagate": True},
             "uvicorn.error": {"handlers": [], "propagate": True},
             "uvicorn.access": {"handlers": [], "propagate": False, "level": "WARNING"},
+            **{name: {"level": "WARNING"} for name in _QUIET_LIBRARIES},
         },
     }
 
 
-def configure_logging(level: str = "info", log_format: str = "json") -> None:
+def configure_logging(level: str = "info", log_format: str = "auto") -> None:
     logging.config.dictConfig(logging_config(level, log_format))

@@ -52,6 +52,7 @@ class WorkerOptions:
     retry_base_seconds: float = 1.0
     retry_max_seconds: float = 300.0
     shutdown_grace_seconds: float = 30.0
+    summary_seconds: float = 60.0
     template_limits: TemplateLimits = field(default_factory=TemplateLimits)
 
     @classmethod
@@ -64,6 +65,7 @@ class WorkerOptions:
             "retry_base_seconds": settings.worker_retry_base_seconds,
             "retry_max_seconds": settings.worker_retry_max_seconds,
             "shutdown_grace_seconds": settings.worker_shutdown_grace_seconds,
+            "summary_seconds": settings.worker_log_summary_seconds,
             "template_limits": TemplateLimits.of(settings),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -78,6 +80,8 @@ class Worker:
         self.held: dict[int, ClaimedTask] = {}
         self.jobs: dict[int, JobState] = {}
         self.completed = 0
+        self.tally = Tally()  # since the last summary line
+        self.total = Tally()
         self._configs: dict[str, AnnotatorConfig | PoolConfig] = {}
         self._providers: dict[str, Provider] = {}
         self._limits: dict[str, AnnotatorLimits] = {}
@@ -97,6 +101,7 @@ class Worker:
         await asyncio.to_thread(load_provider_sdks)  # seconds of imports, off the event loop
         writer = asyncio.create_task(self._writer())
         heartbeat = asyncio.create_task(self._heartbeat())
+        summaries = asyncio.create_task(self._summaries())
         log.info("worker %s started (concurrency %d)", self.id, self.options.concurrency)
         failed_claims = 0
         try:
@@ -127,6 +132,7 @@ class Worker:
                 if got < wanted or wanted <= 0:
                     await self._wait_for_room(stop)
         finally:
+            summaries.cancel()
             await self._shut_down(writer, heartbeat)
 
     async def _wait_for_room(self, stop: asyncio.Event) -> None:
@@ -173,7 +179,26 @@ class Worker:
             self.held.clear()
         for provider in self._providers.values():
             await provider.close()
-        log.info("worker %s stopped after %d tasks", self.id, self.completed)
+        log.info(
+            "worker %s stopped after %d tasks: %s",
+            self.id,
+            self.completed,
+            self.total.summary(time.monotonic() - self.total.since),
+        )
+
+    async def _summaries(self) -> None:
+        """One info line every `summary_seconds` while there was work: judgments per second,
+        errors and money spent (each provider call is a debug line)."""
+        while True:
+            await asyncio.sleep(self.options.summary_seconds)
+            tally, self.tally = self.tally, Tally()
+            if tally.judgments or tally.errors or self.held:
+                log.info(
+                    "worker %s: %s; %d tasks held",
+                    self.id,
+                    tally.summary(time.monotonic() - tally.since),
+                    len(self.held),
+                )
 
     async def _heartbeat(self) -> None:
         interval = max(0.5, self.options.lease_seconds / 3)
@@ -215,6 +240,8 @@ class Worker:
                     self.jobs[job_id] = state
                 for outcome in outcomes:
                     self.held.pop(outcome.task.id, None)
+                for tally in (self.tally, self.total):
+                    tally.count(outcomes)
                 self.completed += sum(1 for o in outcomes if o.kind == "done")
                 self._capacity_freed.set()
             if self._closing and not self._outcomes:
@@ -365,9 +392,11 @@ class Worker:
         started = time.perf_counter()
         try:
             call.response = await provider.complete(call.request)
-        except ProviderError:
+        except ProviderError as exc:
             seconds = time.perf_counter() - started
             record_provider_call(config.provider, config.model, seconds, ok=False)
+            log.debug("%s call of %s failed after %.0f ms: %s", config.model, unit.annotator_name,
+                      seconds * 1000, exc)  # fmt: skip
             raise
         seconds = time.perf_counter() - started
         call.latency_ms = seconds * 1000
@@ -379,6 +408,15 @@ class Worker:
             cost_usd=call.cost_usd,
             prompt_tokens=call.response.prompt_tokens,
             completion_tokens=call.response.completion_tokens,
+        )
+        log.debug(
+            "%s call of %s: %d + %d tokens, $%.6f, %.0f ms",
+            config.model,
+            unit.annotator_name,
+            call.response.prompt_tokens,
+            call.response.completion_tokens,
+            call.cost_usd,
+            seconds * 1000,
         )
 
     def _complete(self, unit: Unit) -> None:
@@ -412,7 +450,6 @@ class Worker:
         self, unit: Unit, error: str, transient: bool, retry_after: float | None
     ) -> None:
         share = unit.paid_usd / len(unit.tasks)
-        log.warning("%s: %s", unit.annotator_name, error)
         outcomes = []
         for task in unit.tasks:
             if transient and task.attempts < unit.config.max_attempts:
@@ -429,7 +466,35 @@ class Worker:
             else:
                 reason = error if not transient else f"{error} (after {task.attempts} attempts)"
                 outcomes.append(Outcome(task, "failed", error=reason, spent_usd=share))
+        given_up = sum(1 for outcome in outcomes if outcome.kind == "failed")
+        if given_up:
+            log.warning("%s: %d tasks failed: %s", unit.annotator_name, given_up, error)
+        else:  # retried later; counted in the summary lines
+            log.debug("%s: %s; retrying %d tasks", unit.annotator_name, error, len(outcomes))
         self._emit(outcomes)
+
+
+@dataclass
+class Tally:
+    """What a worker got done over a while, for its summary lines."""
+
+    since: float = field(default_factory=time.monotonic)
+    judgments: int = 0
+    errors: int = 0  # provider errors, retried or final
+    spent_usd: float = 0.0
+
+    def count(self, outcomes: list[Outcome]) -> None:
+        for outcome in outcomes:
+            self.judgments += outcome.kind == "done"
+            self.errors += outcome.kind in ("retry", "failed")
+            self.spent_usd += outcome.spent_usd
+
+    def summary(self, seconds: float) -> str:
+        rate = self.judgments / seconds if seconds > 0 else 0.0
+        return (
+            f"{self.judgments} judgments in {seconds:.0f} s ({rate:.1f}/s), "
+            f"{self.errors} errors, ${self.spent_usd:.4f} spent"
+        )
 
 
 def _log_database_error(exc: BaseException, what: str) -> None:
