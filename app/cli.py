@@ -23,15 +23,6 @@ cli.add_typer(jobs_cli, name="jobs")
 cli.command("demo")(demo)
 
 
-@cli.callback()
-def _logging() -> None:
-    """One log format for every command (PREFARM_LOG_FORMAT, PREFARM_LOG_LEVEL)."""
-    from app.observability.logs import configure_logging
-
-    settings = get_settings()
-    configure_logging(settings.log_level, settings.log_format)
-
-
 def _engine() -> Engine:
     from app.db.engine import get_engine
 
@@ -46,6 +37,14 @@ def db_upgrade() -> None:
     engine = _engine()
     upgrade(engine)
     typer.echo(f"database at revision {current_revision(engine)}")
+
+
+def _configure_logging() -> None:
+    """The long-running commands log in one format (PREFARM_LOG_FORMAT, PREFARM_LOG_LEVEL)."""
+    from app.observability.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
 
 
 def _database_unreachable(error: BaseException, delay: float) -> None:
@@ -90,6 +89,7 @@ def serve(
     from app.observability.logs import logging_config
 
     settings = get_settings()
+    _configure_logging()
     ensure_schema()
     uvicorn.run(
         "app.server:create_app",
@@ -213,6 +213,7 @@ def worker(
     from app.worker.process import run_process
     from app.worker.runner import WorkerOptions
 
+    _configure_logging()
     ensure_schema()
     options = WorkerOptions.from_settings(
         get_settings(), concurrency=concurrency, claim_batch=claim_batch
