@@ -20,6 +20,7 @@ from sqlalchemy import (
     Engine,
     Float,
     Select,
+    Update,
     and_,
     bindparam,
     cast,
@@ -167,25 +168,31 @@ def fair_pick(session: Session, now: datetime, limit: int) -> Select[tuple[int]]
     )
 
 
+def claim_statement(
+    session: Session, worker_id: str, now: datetime, limit: int, lease_seconds: float
+) -> Update:
+    """The one statement of a claim: lease up to `limit` fairly picked tasks to this worker
+    and return their ids (bench/claims.py explains it)."""
+    return (
+        update(Task)
+        .where(Task.id.in_(fair_pick(session, now, limit)), Task.status == "queued")
+        .values(
+            status="running",
+            attempts=Task.attempts + 1,
+            lease_until=now + timedelta(seconds=lease_seconds),
+            leased_by=worker_id,
+        )
+        .returning(Task.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def claim(engine: Engine, worker_id: str, limit: int, lease_seconds: float) -> Claim:
     """Lease up to `limit` tasks to this worker in one statement (fair across jobs, see
     `fair_pick`); each task is leased to one worker at a time."""
-    now = utcnow()
     with unit_of_work(engine) as session:
-        ids = list(
-            session.scalars(
-                update(Task)
-                .where(Task.id.in_(fair_pick(session, now, limit)), Task.status == "queued")
-                .values(
-                    status="running",
-                    attempts=Task.attempts + 1,
-                    lease_until=now + timedelta(seconds=lease_seconds),
-                    leased_by=worker_id,
-                )
-                .returning(Task.id)
-                .execution_options(synchronize_session=False),
-            )
-        )
+        statement = claim_statement(session, worker_id, utcnow(), limit, lease_seconds)
+        ids = list(session.scalars(statement))
         if not ids:
             return Claim([], {}, {}, {})
         return _load_claim(session, ids)
