@@ -27,6 +27,7 @@ from sqlalchemy import func, select, update
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.annotators.registry import register
+from app.annotators.sandbox import TemplateLimits
 from app.db.engine import make_engine
 from app.db.migrate import upgrade
 from app.db.models import Annotation, Job, Task, User
@@ -111,6 +112,7 @@ def run_once(
                 "max_tokens": 4,
                 "max_concurrency": concurrency,
             },
+            TemplateLimits(),
         )
         owner_id = session.scalar(select(User.id))
     job_id = queue_job(engine, owner_id, annotator, comparisons())

@@ -92,6 +92,8 @@ class FakeLLM:
     def __post_init__(self) -> None:
         self.requests: list[Request] = []
         self.statuses: Counter[int] = Counter()
+        # (prompt tokens, completion tokens) of every answered request: what a provider bills.
+        self.billed: list[tuple[int, int]] = []
         self._faults: deque[Fault] = deque()
         self._random = random.Random(self.seed)
         self._server: uvicorn.Server | None = None
@@ -186,6 +188,11 @@ class FakeLLM:
             return
         self.statuses[200] += 1
         answer = _answer(api, request, prompt, self.judge, self.script)
+        usage = answer["usage"]
+        self.billed.append(
+            (usage.get("prompt_tokens", usage.get("input_tokens", 0)),
+             usage.get("completion_tokens", usage.get("output_tokens", 0)))
+        )  # fmt: skip
         await _respond(send, 200, answer)
 
     def _next_fault(self) -> Fault | None:
