@@ -149,7 +149,9 @@ def start_worker(database_url: str, fake_url: str) -> subprocess.Popen[bytes]:
         "PREFARM_WORKER_RETRY_MAX_SECONDS": "2",
         "OPENAI_API_KEY": "sk-fake",
     }
-    return subprocess.Popen([*PREFARM, "worker"], env=env, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [*PREFARM, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 def held_by(engine: Engine, pid: int) -> int:
@@ -220,7 +222,7 @@ def main() -> None:
             victim.wait()
             workers[kill % len(workers)] = start_worker(database_url, fake_url)
             events.append(
-                f"{time.monotonic() - started:5.1f} s  kill -9 of a worker holding {held}"
+                f"{time.monotonic() - started:5.1f} s  kill -9 of a worker holding {held} leases"
             )
             if kill == 1:
                 time.sleep(2)
@@ -287,7 +289,9 @@ def report(
     lost = tasks - done - failed
     bill = sum(p * PRICE_IN + c * PRICE_OUT for p, c in fake.billed) / 1e6
     print(*events, sep="\n")
-    print(f"finished in {elapsed:.1f} s; provider answers: {dict(sorted(fake.statuses.items()))}")
+    answered = dict(sorted(fake.statuses.items()))
+    timeouts = len(fake.requests) - sum(answered.values())
+    print(f"finished in {elapsed:.1f} s; provider answers: {answered}, timeouts: {timeouts}")
     print(f"done {done}, failed {failed} ({failed - (no_reason or 0)} with a reason)")
     for reason, count in reasons:
         print(f"  failed x{count}: {reason}")
