@@ -156,7 +156,9 @@ async def measure(
                 "PREFARM_WORKER_CONCURRENCY": "64",
             }
             workers = [
-                subprocess.Popen([*PREFARM, "worker"], env=env, stderr=worker_logs)
+                subprocess.Popen(
+                    [*PREFARM, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=worker_logs
+                )
                 for _ in range(2)
             ]
             limits = httpx.Limits(keepalive_expiry=2.0)
