@@ -177,3 +177,12 @@ def bias_chart(evaluators: list[dict[str, Any]]) -> Markup | None:
         f'stroke="#1d2330"/>'
     )
     return _frame("Position and length bias by annotator", height, body, "bias-chart")
+
+
+def statistics_charts(stats: dict[str, Any]) -> dict[str, Markup | None]:
+    """Every chart of the statistics fragment, by name."""
+    return {
+        "ratings": ratings_chart(stats["ratings"]),
+        "win_rates": win_rate_chart(stats["win_rates"]),
+        "bias": bias_chart(stats["evaluators"]),
+    }

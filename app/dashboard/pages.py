@@ -8,12 +8,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from app.dashboard.charts import bias_chart, ratings_chart, win_rate_chart
+from app.dashboard.charts import statistics_charts
 from app.db.models import User
 from app.errors import not_found
 from app.exports import ExportOptions
 from app.exports.options import FileType, Format
-from app.http.deps import EngineDep, MaybeLogin, ResearcherLogin, SessionDep
+from app.http.deps import EngineDep, MaybeLogin, ResearcherLogin, SessionDep, StatisticsDep
 from app.http.downloads import export_download
 from app.http.pages import render
 from app.jobs.access import load_visible_job
@@ -21,9 +21,10 @@ from app.jobs.disagreements import comparison_view, disagreements
 from app.jobs.summaries import job_page
 from app.jobs.work import work_breakdown
 from app.resources import resource_dir
+from app.stats.cache import StatisticsParams
 from app.stats.calibration import below_agreement_floor_excluded
 from app.stats.data import Selection
-from app.stats.report import job_statistics
+from app.stats.service import statistics_answer
 
 router = APIRouter(include_in_schema=False)
 
@@ -94,27 +95,37 @@ def job_detail(
 
 @router.get("/dashboard/jobs/{job_id}/statistics")
 def statistics_fragment(
-    request: Request, job_id: int, login: ResearcherLogin, session: SessionDep, engine: EngineDep
+    request: Request,
+    job_id: int,
+    login: ResearcherLogin,
+    session: SessionDep,
+    engine: EngineDep,
+    statistics: StatisticsDep,
 ) -> Response:
-    """Evaluators, agreement, ratings and win rates with their charts (reads every judgment)."""
+    """Evaluators, agreement, ratings and win rates with their charts: the cached report, or
+    one computed within the time budget, or the last one while the background brings it up to
+    date (the page's script asks again)."""
     job = load_visible_job(session, login.user, job_id)
-    stats = job_statistics(
-        engine,
-        job.id,
-        Selection(),
+    params = StatisticsParams(
+        selection=Selection(),
         seed=job.seed,
         reference_generator=job.reference_generator,
         bootstrap_rounds=BOOTSTRAP_ROUNDS,
     )
+    answer = statistics_answer(
+        session, engine, job.id, params, statistics.limits, statistics.background
+    )
+    stats = answer.report
     return render(
         request,
         "dashboard/statistics.html",
         {
+            "job": job,
             "stats": stats,
-            "ratings_chart": ratings_chart(stats["ratings"]),
-            "win_rate_chart": win_rate_chart(stats["win_rates"]),
-            "bias_chart": bias_chart(stats["evaluators"]),
+            "cache": answer.cache_info(),
+            "charts": statistics_charts(stats) if stats is not None else None,
         },
+        status_code=202 if answer.state == "computing" else 200,
     )
 
 

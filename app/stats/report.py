@@ -56,7 +56,10 @@ def job_statistics(
     seed: int,
     reference_generator: str | None,
     bootstrap_rounds: int,
+    deadline: float | None = None,
 ) -> dict[str, Any]:
+    """Every table of docs/statistics.md. The rating bootstrap stops at `deadline`
+    (time.monotonic()) with the rounds it has run."""
     # The two reads are mostly database time: run them side by side on two connections.
     with ThreadPoolExecutor(max_workers=2) as pool:
         comparisons_read = pool.submit(_read, engine, load_comparisons, job_id, selection.gold)
@@ -110,16 +113,18 @@ def job_statistics(
         "win_rates": win_rate_table(
             gen_1, gen_2, codes, raw.preference, comparisons.generators, names, reference_generator
         ),
-        "ratings": ratings(
-            raw.comparison_id,
-            gen_1,
-            gen_2,
-            raw.preference,
-            comparisons.generators,
-            rounds=bootstrap_rounds,
-            seed=seed,
-        ),
     }
+    report["ratings"], fit = ratings(
+        raw.comparison_id,
+        gen_1,
+        gen_2,
+        raw.preference,
+        comparisons.generators,
+        rounds=bootstrap_rounds,
+        seed=seed,
+        deadline=deadline,
+    )
+    report["ratings_fit"] = fit.describe()
     # Live calibration: each simulated annotator against the humans on comparisons both judged.
     with read_connection(engine) as connection:
         report["calibration"] = [asdict(c) for c in calibration(connection, job_id, seed).values()]
@@ -166,13 +171,17 @@ COLUMNS = {
         "losses",
         "draws",
     ],
-    "ratings": ["generator", "rating", "ci_low", "ci_high", "n_judgments"],
+    "ratings": ["generator", "rating", "ci_low", "ci_high", "n_judgments", "group"],
     "calibration": ["annotator", "comparisons", "agreement", "low", "high"],
 }
 
 
-def table_csv(report: dict[str, Any], table: str) -> str:
-    rows = report[table] if table != "agreement" else [report["agreement"]]
+def table_csv(report: dict[str, Any] | None, table: str) -> str:
+    """One table as CSV; no report (not computed yet) gives the header alone."""
+    if report is None:
+        rows: list[dict[str, Any]] = []
+    else:
+        rows = report[table] if table != "agreement" else [report["agreement"]]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS[table], lineterminator="\n")
     writer.writeheader()
