@@ -158,6 +158,7 @@ def export_button(
         selection=below_agreement_floor_excluded(session, job, Selection()),
         aggregate=aggregate,
         split_seed=job.seed,
+        seed=job.seed,
     )
     return export_download(engine, job.id, options)
 
