@@ -10,10 +10,10 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import ColumnElement, Connection, FromClause, Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Connection, FromClause, Select, and_, case, func, select
 from sqlalchemy.orm import aliased
 
-from app.db.dialect import stream_batches
+from app.db.dialect import line_regex_match, stream_batches
 from app.db.models import Annotation, Annotator, Comparison, Output, table
 
 GoldFilter = Literal["include", "exclude", "only"]
@@ -101,11 +101,14 @@ def joined_annotations(
     )
 
 
+# AlpacaEval's list detector (alpaca_eval.utils.contains_list): a line starting, after spaces, with
+# a bullet (*, •, -), a number with . or ), or a letter with . or ) and a space, then a word.
+LIST_ITEM = r"^\s*(?:[*•-]\s*|[0-9]+[.)]\s*|[a-zA-Z][.)]\s+)[^\w]*\w+"
+
+
 def has_list(text_column: ColumnElement[str]) -> ColumnElement[int]:
-    """1 where a text holds a Markdown list (a line starting with '- ', '* ' or '1. ')."""
-    markers = ("- ", "* ", "1. ")
-    patterns = [m + "%" for m in markers] + ["%\n" + m + "%" for m in markers]
-    return case((or_(*(text_column.like(p) for p in patterns)), 1), else_=0)
+    """1 where a text holds a list item by AlpacaEval's definition (LIST_ITEM)."""
+    return case((line_regex_match(text_column, LIST_ITEM), 1), else_=0)
 
 
 @dataclass

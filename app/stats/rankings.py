@@ -48,6 +48,12 @@ def _orientation(
     return flipped
 
 
+def discrete_scores(score: NDArray[np.float64]) -> NDArray[np.float64]:
+    """AlpacaEval's discrete win rate: a judgment leaning to a side counts as a whole win for it
+    (a soft 0.8 is a win), an exact tie as half."""
+    return np.where(score > 0.5, 1.0, np.where(score < 0.5, 0.0, 0.5))
+
+
 def win_rate_table(
     gen_1: NDArray[np.int64],
     gen_2: NDArray[np.int64],
@@ -56,19 +62,27 @@ def win_rate_table(
     generator_names: list[str],
     judge_names: list[str],
     reference: str | None = None,
+    comparison: NDArray[np.int64] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per (judge, generator, opponent), plus rows pooling every judge.
 
-    win_rate = 100 * mean(score), standard_error = 100 * sample sd / sqrt(n); wins, losses and
+    win_rate = 100 * mean(score); standard_error = 100 * the standard error of that mean,
+    clustered by comparison (several judgments of one comparison are not independent); with one
+    judgment per comparison it is the sample sd / sqrt(n). discrete_win_rate counts each
+    judgment as a whole win, loss or half (AlpacaEval's discrete win rate); wins, losses and
     draws count judgments leaning to the generator, to the opponent, or exactly 1.5."""
     parsed = ~np.isnan(preference)
+    if comparison is None:
+        comparison = np.arange(len(preference), dtype=np.int64)
     gen_1, gen_2, judge, p = gen_1[parsed], gen_2[parsed], judge[parsed], preference[parsed]
+    comparison = comparison[parsed]
     if len(p) == 0:
         return []
     flipped = _orientation(gen_1, gen_2, generator_names, reference)
     generator = np.where(flipped, gen_1, gen_2)
     opponent = np.where(flipped, gen_2, gen_1)
     score = np.where(flipped, 2 - p, p - 1)
+    discrete = discrete_scores(score)
     rows: list[dict[str, Any]] = []
     n_gen = len(generator_names)
     judges = [(judge, judge_names)]
@@ -80,13 +94,14 @@ def win_rate_table(
         n = np.bincount(inverse).astype(float)
         total = np.bincount(inverse, weights=score)
         mean = total / n
-        squares = np.bincount(inverse, weights=(score - mean[inverse]) ** 2)
-        sd = np.sqrt(np.divide(squares, n - 1, out=np.full_like(n, np.nan), where=n > 1))
+        standard_error = _clustered_standard_error(inverse, comparison, score - mean[inverse])
+        discrete_mean = np.bincount(inverse, weights=discrete) / n
         wins = np.bincount(inverse, weights=score > 0.5)
         losses = np.bincount(inverse, weights=score < 0.5)
         for k, value in enumerate(unique):
             judge_code, rest = divmod(int(value), n_gen * n_gen)
             gen_code, opp_code = divmod(rest, n_gen)
+            se = standard_error[k]
             rows.append(
                 {
                     "judge": names[judge_code],
@@ -94,13 +109,33 @@ def win_rate_table(
                     "opponent": generator_names[opp_code],
                     "n": int(n[k]),
                     "win_rate": 100 * float(mean[k]),
-                    "standard_error": None if n[k] < 2 else 100 * float(sd[k] / math.sqrt(n[k])),
+                    "standard_error": None if np.isnan(se) else 100 * float(se),
+                    "discrete_win_rate": 100 * float(discrete_mean[k]),
                     "wins": int(wins[k]),
                     "losses": int(losses[k]),
                     "draws": int(n[k] - wins[k] - losses[k]),
                 }
             )
     return rows
+
+
+def _clustered_standard_error(
+    group: NDArray[np.int64], cluster: NDArray[np.int64], residual: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Per group, the cluster-robust standard error of its mean (Liang-Zeger with the
+    G / (G - 1) factor): sqrt(G / (G - 1) * sum over clusters of (sum of residuals)^2) / n.
+    NaN for a group with fewer than two clusters."""
+    pair = group.astype(np.int64) * (int(cluster.max()) + 1) + (cluster - cluster.min())
+    cells, cell_index = np.unique(pair, return_inverse=True)
+    cell_sum = np.bincount(cell_index, weights=residual)
+    cell_group = cells // (int(cluster.max()) + 1)
+    n_groups = int(group.max()) + 1
+    clusters = np.bincount(cell_group, minlength=n_groups).astype(float)
+    squares = np.bincount(cell_group, weights=cell_sum**2, minlength=n_groups)
+    n = np.bincount(group, minlength=n_groups).astype(float)
+    factor = np.divide(clusters, clusters - 1, out=np.full(n_groups, np.nan), where=clusters > 1)
+    result: NDArray[np.float64] = np.sqrt(factor * squares) / n
+    return result
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,7 @@ def job_statistics(
         item=item,
         item_key=raw.comparison_id,
         annotator=codes,
+        repeat=raw.repeat,
         is_human=is_human.astype(bool),
         preference=raw.preference,
         shown_swapped=raw.shown_swapped,
@@ -90,7 +91,10 @@ def job_statistics(
         seconds=raw.seconds,
     )
     features = ItemFeatures(
-        comparisons.length_1, comparisons.length_2, comparisons.has_list_1, comparisons.has_list_2
+        comparisons.length_1,
+        comparisons.length_2,
+        comparisons.has_list_1,
+        comparisons.has_list_2,
     )
     human = judgments.is_human
     gen_1, gen_2 = comparisons.generator_1[item], comparisons.generator_2[item]
@@ -111,7 +115,14 @@ def job_statistics(
             codes[human], item[human], categories(raw.preference[human])
         ),
         "win_rates": win_rate_table(
-            gen_1, gen_2, codes, raw.preference, comparisons.generators, names, reference_generator
+            gen_1,
+            gen_2,
+            codes,
+            raw.preference,
+            comparisons.generators,
+            names,
+            reference_generator,
+            comparison=raw.comparison_id,
         ),
     }
     report["ratings"], fit = ratings(
@@ -167,6 +178,7 @@ COLUMNS = {
         "n",
         "win_rate",
         "standard_error",
+        "discrete_win_rate",
         "wins",
         "losses",
         "draws",

@@ -41,3 +41,154 @@ def test_fastchat_elo_analysis_reads_the_arena_export_and_agrees_with_our_rating
     for row in ours:
         # FastChat fits with scikit-learn's default L2 penalty (C = 1); we add 0.01 of a tie.
         assert row["rating"] == pytest.approx(fastchat["elo_rating_final"][row["generator"]], abs=3)
+
+
+def alpaca_analyzer(gold, keys=("instruction", "output_1", "output_2"), n_annotators=1):
+    import pandas as pd
+    from alpaca_eval.analyze import Analyzer
+
+    frame = pd.DataFrame(gold)
+    return Analyzer(
+        gold_crossannotations=frame, gold_annotations=frame, keys=keys, n_annotators=n_annotators
+    )
+
+
+@pytest.fixture(scope="module")
+def alpaca_stats_request():
+    return {"bootstrap": 0}
+
+
+def test_length_and_list_biases_are_alpaca_evals_on_its_own_judgments(
+    client: TestClient, researcher, alpaca_job, alpaca_judgments
+) -> None:
+    import pandas as pd
+
+    stats = client.get(
+        f"/api/v1/jobs/{alpaca_job['id']}/stats",
+        params={"bootstrap": 0},
+        headers=researcher.headers,
+    ).json()
+    rows = {row["annotator"]: row for row in stats["evaluators"]}
+    frame = pd.DataFrame(alpaca_judgments)
+    # One judgment per comparison: a comparison is its texts *and* its generators (seven pairs
+    # of AlpacaEval's texts are the same for two generators).
+    keys = ("instruction", "output_1", "output_2", "generator_2")
+    analyzer = alpaca_analyzer(alpaca_judgments[:4], keys)
+    for judge in {j["annotator"] for j in alpaca_judgments}:
+        own = frame[frame["annotator"] == judge].copy()
+        longer = analyzer.get_length_biases(own)["probability_prefer_longer"]
+        lists = analyzer.get_list_biases(own)["probability_prefer_list"]
+        assert rows[judge]["p_prefers_longer"] == pytest.approx(longer, abs=1e-12)
+        assert rows[judge]["p_prefers_lists"] == pytest.approx(lists, abs=1e-12)
+
+
+def test_win_rates_are_alpaca_evals_get_winrate_continuous_and_discrete(
+    client: TestClient, researcher, alpaca_job, alpaca_judgments
+) -> None:
+    from alpaca_eval.metrics import get_winrate
+
+    stats = client.get(
+        f"/api/v1/jobs/{alpaca_job['id']}/stats",
+        params={"bootstrap": 0},
+        headers=researcher.headers,
+    ).json()
+    checked = 0
+    for row in stats["win_rates"]:
+        if row["judge"] == "all":
+            continue
+        same = [
+            j
+            for j in alpaca_judgments
+            if j["annotator"] == row["judge"] and j["generator_2"] == row["generator"]
+        ]
+        theirs = get_winrate(same)
+        assert row["win_rate"] == pytest.approx(theirs["win_rate"], abs=1e-9)
+        assert row["standard_error"] == pytest.approx(theirs["standard_error"], abs=1e-9)
+        assert row["discrete_win_rate"] == pytest.approx(theirs["discrete_win_rate"], abs=1e-9)
+        checked += 1
+    assert checked == 6
+
+
+def test_pooled_standard_errors_are_clustered_by_comparison(
+    client: TestClient, researcher, alpaca_job, alpaca_judgments
+) -> None:
+    """Two judges judged every comparison: the pooled SE is statsmodels' cluster-robust SE of
+    the mean, clustered by comparison, not the SE of 1,610 independent judgments."""
+    import numpy as np
+    import statsmodels.api as sm
+
+    stats = client.get(
+        f"/api/v1/jobs/{alpaca_job['id']}/stats",
+        params={"bootstrap": 0},
+        headers=researcher.headers,
+    ).json()
+    pooled = [row for row in stats["win_rates"] if row["judge"] == "all"]
+    assert len(pooled) == 3
+    for row in pooled:
+        same = [j for j in alpaca_judgments if j["generator_2"] == row["generator"]]
+        score = np.array([j["preference"] for j in same]) - 1
+        comparison = np.unique([j["instruction"] for j in same], return_inverse=True)[1]
+        fit = sm.OLS(score, np.ones(len(score))).fit(
+            cov_type="cluster", cov_kwds={"groups": comparison}
+        )
+        assert row["n"] == 1610
+        assert row["win_rate"] == pytest.approx(100 * fit.params[0], abs=1e-9)
+        assert row["standard_error"] == pytest.approx(100 * fit.bse[0], abs=1e-9)
+        naive = 100 * score.std(ddof=1) / np.sqrt(len(score))
+        assert row["standard_error"] > naive
+
+
+def soft_panel() -> tuple[list[dict], list[dict]]:
+    """Three humans (1 or 2, no ties) and a judge with three soft repeats on 40 comparisons."""
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    humans, judge = [], []
+    for n in range(40):
+        truth = float(rng.choice([1.0, 2.0]))
+        for rater in range(3):
+            label = truth if rng.random() < 0.8 else 3.0 - truth
+            humans.append({"n": n, "annotator": f"human-{rater}", "preference": label})
+        for repeat in range(3):
+            value = float(np.clip(truth + rng.normal(0, 0.4) * (1 if truth == 1 else -1), 1, 2))
+            judge.append({"n": n, "annotator": "judge", "preference": value, "repeat": repeat})
+    return humans, judge
+
+
+def test_bias_variance_and_agreement_of_soft_judgments_are_alpaca_evals(
+    client: TestClient, researcher, judged_job
+) -> None:
+    import pandas as pd
+
+    from tests.stats.conftest import judgment, pair
+
+    humans, judge = soft_panel()
+    comparisons = [pair(n) for n in range(40)]
+    rows = [judgment(f"c{h['n']}", h["annotator"], h["preference"]) for h in humans]
+    rows += [judgment(f"c{j['n']}", "judge", j["preference"], repeat=j["repeat"]) for j in judge]
+    job = judged_job(researcher, comparisons, rows)
+    stats = client.get(
+        f"/api/v1/jobs/{job['id']}/stats", params={"bootstrap": 0}, headers=researcher.headers
+    ).json()
+    ours = next(row for row in stats["evaluators"] if row["annotator"] == "judge")
+
+    def frame(items: list[dict]) -> pd.DataFrame:
+        text = {c["id"]: c for c in comparisons}
+        return pd.DataFrame(
+            [
+                {
+                    "instruction": text[f"c{i['n']}"]["instruction"],
+                    "output_1": text[f"c{i['n']}"]["output_1"],
+                    "output_2": text[f"c{i['n']}"]["output_2"],
+                    "preference": i["preference"],
+                }
+                for i in items
+            ]
+        )
+
+    analyzer = alpaca_analyzer(frame(humans), n_annotators=3)
+    judged = frame(judge)
+    assert ours["variance"] == pytest.approx(analyzer.estimate_variance(judged), abs=1e-12)
+    assert ours["bias"] == pytest.approx(analyzer.estimate_bias(judged), abs=1e-12)
+    agreement = analyzer.agreement_of_annotations(judged, n_majority_vote_1=1)["score"]
+    assert ours["human_agreement"] == pytest.approx(agreement, abs=1e-12)
