@@ -120,6 +120,7 @@ class ComparisonArrays:
     length_2: NDArray[np.float64]
     has_list_1: NDArray[np.bool_]
     has_list_2: NDArray[np.bool_]
+    instruction: NDArray[np.int64] = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     generators: list[str] = field(default_factory=list)
 
 
@@ -135,6 +136,7 @@ def load_comparisons(connection: Connection, job_id: int, gold: GoldFilter) -> C
             func.length(o2.c.text),
             has_list(o1.c.text),
             has_list(o2.c.text),
+            c.instruction_id,
         )
         .select_from(
             comparisons_t.join(o1, o1.c.id == c.output_1_id).join(o2, o2.c.id == c.output_2_id)
@@ -146,7 +148,8 @@ def load_comparisons(connection: Connection, job_id: int, gold: GoldFilter) -> C
     if gold_term is not None:
         query = query.where(gold_term)
     codes: dict[str, int] = {}
-    columns: list[list[Any]] = [[] for _ in range(7)]
+    instructions: dict[Any, int] = {}
+    columns: list[list[Any]] = [[] for _ in range(8)]
     for batch in stream_batches(connection, query, BATCH_ROWS):
         for row in batch:
             columns[0].append(row[0])
@@ -154,6 +157,7 @@ def load_comparisons(connection: Connection, job_id: int, gold: GoldFilter) -> C
             columns[2].append(codes.setdefault(row[2], len(codes)))
             for k in range(3, 7):
                 columns[k].append(row[k])
+            columns[7].append(instructions.setdefault(row[7], len(instructions)))
     return ComparisonArrays(
         ids=np.array(columns[0], dtype=np.int64),
         generator_1=np.array(columns[1], dtype=np.int64),
@@ -162,6 +166,7 @@ def load_comparisons(connection: Connection, job_id: int, gold: GoldFilter) -> C
         length_2=np.array(columns[4], dtype=float),
         has_list_1=np.array(columns[5], dtype=bool),
         has_list_2=np.array(columns[6], dtype=bool),
+        instruction=np.array(columns[7], dtype=np.int64),
         generators=list(codes),
     )
 

@@ -21,7 +21,7 @@ ALL_JUDGES = "all"
 MIN_BOOTSTRAP_ROUNDS = 20
 
 
-def _orientation(
+def orientation(
     gen_1: NDArray[np.int64], gen_2: NDArray[np.int64], names: list[str], reference: str | None
 ) -> NDArray[np.bool_]:
     """True where a judgment is reported from output_1's generator's side.
@@ -78,7 +78,7 @@ def win_rate_table(
     comparison = comparison[parsed]
     if len(p) == 0:
         return []
-    flipped = _orientation(gen_1, gen_2, generator_names, reference)
+    flipped = orientation(gen_1, gen_2, generator_names, reference)
     generator = np.where(flipped, gen_1, gen_2)
     opponent = np.where(flipped, gen_2, gen_1)
     score = np.where(flipped, 2 - p, p - 1)

@@ -11,11 +11,13 @@ from dataclasses import asdict, fields
 from typing import Any, TypeVar
 
 import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import Engine
 
 from app.db.session import read_connection
 from app.stats.calibration import calibration
 from app.stats.data import (
+    ComparisonArrays,
     JudgmentArrays,
     Selection,
     load_annotators,
@@ -23,11 +25,12 @@ from app.stats.data import (
     load_judgments,
 )
 from app.stats.evaluators import ItemFeatures, Judgments, evaluator_table
+from app.stats.length_control import length_controlled_table
 from app.stats.modes import categories
-from app.stats.rankings import ratings, win_rate_table
+from app.stats.rankings import orientation, ratings, win_rate_table
 from app.stats.raters import human_agreement_summary
 
-TABLES = ("evaluators", "agreement", "win_rates", "ratings", "calibration")
+TABLES = ("evaluators", "agreement", "win_rates", "length_controlled", "ratings", "calibration")
 T = TypeVar("T")
 
 
@@ -125,6 +128,9 @@ def job_statistics(
             comparison=raw.comparison_id,
         ),
     }
+    report["length_controlled"] = _length_controlled(
+        comparisons, item, codes, raw.preference, names, reference_generator, report, deadline
+    )
     report["ratings"], fit = ratings(
         raw.comparison_id,
         gen_1,
@@ -141,6 +147,38 @@ def job_statistics(
         report["calibration"] = [asdict(c) for c in calibration(connection, job_id, seed).values()]
     cleaned: dict[str, Any] = _clean(report)
     return cleaned
+
+
+def _length_controlled(
+    comparisons: ComparisonArrays,
+    item: NDArray[np.int64],
+    judge: NDArray[np.int64],
+    preference: NDArray[np.float64],
+    judge_names: list[str],
+    reference_generator: str | None,
+    report: dict[str, Any],
+    deadline: float | None,
+) -> list[dict[str, Any]]:
+    """Length-controlled win rates of the win-rate rows of each judge, in comparison order."""
+    parsed = ~np.isnan(preference)
+    order = np.flatnonzero(parsed)[np.argsort(item[parsed], kind="stable")]
+    item, judge, p = item[order], judge[order], preference[order]
+    gen_1, gen_2 = comparisons.generator_1[item], comparisons.generator_2[item]
+    flipped = orientation(gen_1, gen_2, comparisons.generators, reference_generator)
+    length_1, length_2 = comparisons.length_1[item], comparisons.length_2[item]
+    return length_controlled_table(
+        report["win_rates"],
+        judge,
+        np.where(flipped, gen_1, gen_2),
+        np.where(flipped, gen_2, gen_1),
+        np.where(flipped, 2 - p, p - 1),
+        np.where(flipped, length_1, length_2),
+        np.where(flipped, length_2, length_1),
+        comparisons.instruction[item],
+        judge_names,
+        comparisons.generators,
+        deadline,
+    )
 
 
 # The columns of each table, so an empty table still has its header.
@@ -184,6 +222,19 @@ COLUMNS = {
         "draws",
     ],
     "ratings": ["generator", "rating", "ci_low", "ci_high", "n_judgments", "group"],
+    "length_controlled": [
+        "judge",
+        "generator",
+        "opponent",
+        "n",
+        "win_rate",
+        "discrete_win_rate",
+        "lc_win_rate",
+        "lc_standard_error",
+        "weight_length",
+        "weight_difficulty",
+        "weight_intercept",
+    ],
     "calibration": ["annotator", "comparisons", "agreement", "low", "high"],
 }
 

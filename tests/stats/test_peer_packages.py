@@ -192,3 +192,94 @@ def test_bias_variance_and_agreement_of_soft_judgments_are_alpaca_evals(
     assert ours["bias"] == pytest.approx(analyzer.estimate_bias(judged), abs=1e-12)
     agreement = analyzer.agreement_of_annotations(judged, n_majority_vote_1=1)["score"]
     assert ours["human_agreement"] == pytest.approx(agreement, abs=1e-12)
+
+
+@pytest.fixture
+def alpaca_eval_difficulties(tmp_path, monkeypatch):
+    """Write instruction difficulties where alpaca_eval's GLM reads them: its `df_gamed.csv` in a
+    Hugging Face cache of our own, which alpaca_eval's DEFAULT_CACHE_DIR setting points to
+    (offline: nothing is downloaded)."""
+    import pandas as pd
+    from alpaca_eval import constants
+
+    def write(difficulty: dict[int, float]) -> None:
+        repo = tmp_path / "datasets--tatsu-lab--alpaca_eval"
+        snapshot = repo / "snapshots" / ("0" * 40)
+        snapshot.mkdir(parents=True)
+        (repo / "refs").mkdir()
+        (repo / "refs" / "main").write_text("0" * 40)
+        frame = pd.DataFrame(
+            {
+                "index": sorted(difficulty),
+                "instruction_difficulty": [difficulty[k] for k in sorted(difficulty)],
+                "model": "none",
+            }
+        )
+        frame.to_csv(snapshot / "df_gamed.csv", index=False)
+        monkeypatch.setattr(constants, "DEFAULT_CACHE_DIR", str(tmp_path))
+
+    return write
+
+
+@pytest.mark.parametrize("judge", ["weighted_alpaca_eval_gpt4_turbo", COT_JUDGE])
+def test_length_controlled_win_rates_are_alpaca_evals_glm(
+    client: TestClient, researcher, alpaca_job, alpaca_judgments, alpaca_eval_difficulties, judge
+) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from app.stats.length_control import instruction_difficulty
+
+    stats = client.get(
+        f"/api/v1/jobs/{alpaca_job['id']}/stats",
+        params={"bootstrap": 0, "annotators": judge},
+        headers=researcher.headers,
+    ).json()
+    rows = {row["generator"]: row for row in stats["length_controlled"]}
+    instructions = {
+        t: k for k, t in enumerate(dict.fromkeys(j["instruction"] for j in alpaca_judgments))
+    }
+    generators = ["alpaca-7b", "gpt-3.5-turbo-0301", "claude-2.1"]  # the order they were posted
+    mine = sorted(
+        (j for j in alpaca_judgments if j["annotator"] == judge),
+        key=lambda j: (generators.index(j["generator_2"]), instructions[j["instruction"]]),
+    )
+    index = np.array([instructions[j["instruction"]] for j in mine])
+    difficulty = instruction_difficulty(index, np.array([j["preference"] - 1 for j in mine]))
+    alpaca_eval_difficulties(dict(zip(index.tolist(), difficulty.tolist(), strict=True)))
+    from alpaca_eval.metrics.glm_winrate import get_length_controlled_winrate
+
+    for generator in generators:
+        frame = pd.DataFrame([j for j in mine if j["generator_2"] == generator])
+        frame["index"] = [instructions[t] for t in frame["instruction"]]
+        theirs = get_length_controlled_winrate(
+            frame, glm_name="length_controlled_noreg", save_weights_dir=None
+        )
+        row = rows[generator]
+        # alpaca_eval stops liblinear at tolerance 1e-4; we solve the same problem to 1e-12.
+        assert row["lc_win_rate"] == pytest.approx(theirs["length_controlled_winrate"], abs=0.1)
+        assert row["lc_standard_error"] == pytest.approx(theirs["lc_standard_error"], abs=0.01)
+        assert row["win_rate"] == pytest.approx(theirs["win_rate"], abs=1e-9)
+        assert row["discrete_win_rate"] == pytest.approx(theirs["discrete_win_rate"], abs=1e-9)
+
+
+def test_the_l1_glm_is_scikit_learns_liblinear_solved_tightly() -> None:
+    """The same objective as AlpacaEval's LogisticRegressionCV fit, at a tolerance where the
+    optimum is pinned down: liblinear at 1e-12 and our proximal Newton agree to 1e-6."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from app.stats.length_control import fit_l1_logistic
+
+    rng = np.random.default_rng(0)
+    x = np.column_stack([np.tanh(rng.normal(size=300)), rng.normal(size=300), np.ones(300)])
+    target = 1 / (1 + np.exp(-(x @ np.array([-1.2, 0.8, 0.3])))) * rng.uniform(0.8, 1, 300)
+    for c in (0.05, 1.0, 50.0):
+        sklearn = LogisticRegression(
+            C=c, penalty="l1", solver="liblinear", fit_intercept=False, tol=1e-12, max_iter=100_000
+        ).fit(
+            np.vstack([x, x]),
+            np.r_[np.ones(300), np.zeros(300)],
+            sample_weight=np.r_[target, 1 - target],
+        )
+        assert fit_l1_logistic(x, target, c) == pytest.approx(sklearn.coef_[0], abs=1e-6)
