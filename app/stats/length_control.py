@@ -30,6 +30,8 @@ N_FOLDS = 5
 C_GRID = np.logspace(-4, 4, 10)  # scikit-learn's LogisticRegressionCV default (Cs=10)
 MIN_JUDGMENTS = 10
 CLIP = 1e-15
+MAX_NEWTON_STEPS = 50
+MAX_SWEEPS = 100
 
 
 @dataclass(frozen=True)
@@ -54,30 +56,38 @@ def _objective(
 
 
 def fit_l1_logistic(
-    x: NDArray[np.float64], target: NDArray[np.float64], c: float, tol: float = 1e-12
+    x: NDArray[np.float64],
+    target: NDArray[np.float64],
+    c: float,
+    tol: float = 1e-12,
+    start: NDArray[np.float64] | None = None,
 ) -> NDArray[np.float64]:
     """argmin_w ||w||_1 + c * sum_i CE(target_i, sigmoid(x_i . w)): liblinear's L1-penalised
     logistic regression with soft targets (each row a positive of weight target and a negative
     of weight 1 - target), solved to `tol` by proximal Newton steps (coordinate descent on each
     quadratic model, then a backtracking line search)."""
     k = x.shape[1]
-    w = np.zeros(k)
+    w = np.zeros(k) if start is None else start.copy()
     current = _objective(x, target, c, w)
-    for _ in range(100):
+    for _ in range(MAX_NEWTON_STEPS):
         q = _sigmoid(x @ w)
         gradient = c * (x.T @ (q - target))
         hessian = c * (x.T * (q * (1 - q))) @ x + 1e-12 * np.eye(k)
         d = np.zeros(k)
-        for _ in range(200):  # coordinate descent on the penalised quadratic model
-            before = d.copy()
+        g, h, diagonal = gradient.tolist(), hessian.tolist(), np.diag(hessian).tolist()
+        weights, step_of = w.tolist(), [0.0] * k
+        for _ in range(MAX_SWEEPS):  # coordinate descent on the penalised quadratic model
+            change = 0.0
             for j in range(k):
-                slope = gradient[j] + hessian[j] @ d - hessian[j, j] * d[j]
-                # minimise 0.5 h z^2 + slope z + |w_j + z| over z (soft thresholding)
-                u = w[j] - slope / hessian[j, j]
-                shrunk = np.sign(u) * max(abs(u) - 1 / hessian[j, j], 0.0)
-                d[j] = shrunk - w[j]
-            if np.max(np.abs(d - before)) < tol:
+                slope = g[j] + sum(h[j][i] * step_of[i] for i in range(k) if i != j)
+                # minimise 0.5 h z^2 + slope z + |w_j + z| over z: soft thresholding
+                u = weights[j] - slope / diagonal[j]
+                shrunk = math.copysign(max(abs(u) - 1 / diagonal[j], 0.0), u)
+                change = max(change, abs(shrunk - weights[j] - step_of[j]))
+                step_of[j] = shrunk - weights[j]
+            if change < tol:
                 break
+        d = np.array(step_of)
         step = 1.0
         while step > 1e-10:
             trial = w + step * d
@@ -87,8 +97,9 @@ def fit_l1_logistic(
             step /= 2
         else:
             break
+        improvement = current - value
         w, current = trial, value
-        if np.max(np.abs(step * d)) < tol:
+        if np.max(np.abs(step * d)) < tol or improvement <= 1e-15 * abs(current):
             break
     return w
 
@@ -122,8 +133,9 @@ def length_controlled_win_rate(
     scores = np.zeros(len(C_GRID))
     for k in range(N_FOLDS):
         train, test = fold != k, fold == k
-        for index, c in enumerate(C_GRID):
-            w = fit_l1_logistic(x[train], y[train], c)
+        w = np.zeros(3)
+        for index, c in enumerate(C_GRID):  # along the path, each fit starts at the last
+            w = fit_l1_logistic(x[train], y[train], c, start=w)
             scores[index] -= _cross_entropy(y[test], _sigmoid(x[test] @ w))
     best = int(np.argmax(scores))
     w = fit_l1_logistic(x, y, float(C_GRID[best]))

@@ -29,8 +29,18 @@ from app.stats.length_control import length_controlled_table
 from app.stats.modes import categories
 from app.stats.rankings import orientation, ratings, win_rate_table
 from app.stats.raters import human_agreement_summary
+from app.stats.validity import simulator_validity
 
-TABLES = ("evaluators", "agreement", "win_rates", "length_controlled", "ratings", "calibration")
+TABLES = (
+    "evaluators",
+    "agreement",
+    "win_rates",
+    "length_controlled",
+    "ratings",
+    "calibration",
+    "simulator_validity",
+    "simulator_leaderboards",
+)
 T = TypeVar("T")
 
 
@@ -142,6 +152,20 @@ def job_statistics(
         deadline=deadline,
     )
     report["ratings_fit"] = fit.describe()
+    report["simulator_validity"], report["simulator_leaderboards"] = simulator_validity(
+        raw.comparison_id,
+        gen_1,
+        gen_2,
+        raw.preference,
+        codes,
+        judgments.is_human,
+        names,
+        comparisons.generators,
+        reference_generator,
+        rounds=bootstrap_rounds,
+        seed=seed,
+        deadline=deadline,
+    )
     # Live calibration: each simulated annotator against the humans on comparisons both judged.
     with read_connection(engine) as connection:
         report["calibration"] = [asdict(c) for c in calibration(connection, job_id, seed).values()]
@@ -236,6 +260,27 @@ COLUMNS = {
         "weight_intercept",
     ],
     "calibration": ["annotator", "comparisons", "agreement", "low", "high"],
+    "simulator_validity": [
+        "annotator",
+        "n_generators",
+        "spearman",
+        "spearman_low",
+        "spearman_high",
+        "kendall",
+        "kendall_low",
+        "kendall_high",
+        "pairwise_accuracy",
+        "human_winner",
+        "simulated_winner",
+        "same_winner",
+    ],
+    "simulator_leaderboards": [
+        "generator",
+        "human_win_rate",
+        "simulated_win_rate",
+        "human_judgments",
+        "simulated_judgments",
+    ],
 }
 
 
