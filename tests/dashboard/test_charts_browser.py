@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import tarfile
+from pathlib import Path
 
 import pytest
 
@@ -103,10 +104,10 @@ def test_each_chart_downloads_as_svg_and_its_data_as_csv(job_page):
     figure = page.locator("#win-rate-chart").locator("xpath=ancestor::figure")
     with page.expect_download() as svg_download:
         figure.locator("text=Chart (SVG)").click()
-    svg = open(svg_download.value.path(), encoding="utf-8").read()
+    svg = Path(svg_download.value.path()).read_text(encoding="utf-8")
     assert svg.startswith('<?xml version="1.0"') and '<svg id="win-rate-chart"' in svg
     assert svg_download.value.suggested_filename.endswith("-win_rates.svg")
     with page.expect_download() as csv_download:
         figure.locator("text=Data (CSV)").click()
-    header = open(csv_download.value.path(), encoding="utf-8").readline().strip()
+    header = Path(csv_download.value.path()).read_text(encoding="utf-8").splitlines()[0]
     assert header.startswith("judge,generator,opponent,n,win_rate,standard_error")
