@@ -17,15 +17,75 @@ annotator. Over the generators both leaderboards rate:
 from __future__ import annotations
 
 import time
-import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import kendalltau, spearmanr
 
 ALL_SIMULATED = "all simulated"
 MIN_GENERATORS = 3  # fewer give no correlation worth reading
+
+
+@dataclass(frozen=True)
+class ItemTotals:
+    """One leaderboard's judgments summed per comparison, so a bootstrap round (a weight per
+    comparison) costs a few bincounts over comparisons instead of a pass over judgments."""
+
+    gen_1: NDArray[np.int64]
+    gen_2: NDArray[np.int64]
+    games_1: NDArray[np.float64]  # judgments counting for gen_1
+    score_1: NDArray[np.float64]
+    games_2: NDArray[np.float64]
+    score_2: NDArray[np.float64]
+
+    def rates(
+        self, n_generators: int, reference: int | None, weight: NDArray[np.float64] | None = None
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """(win rate in % per generator, NaN where it played no game; games per generator)."""
+        w = np.ones(len(self.gen_1)) if weight is None else weight
+        games: NDArray[np.float64] = (
+            np.bincount(self.gen_1, weights=w * self.games_1, minlength=n_generators)
+            + np.bincount(self.gen_2, weights=w * self.games_2, minlength=n_generators)
+        ).astype(np.float64)
+        scores = np.bincount(
+            self.gen_1, weights=w * self.score_1, minlength=n_generators
+        ) + np.bincount(self.gen_2, weights=w * self.score_2, minlength=n_generators)
+        rates = np.divide(100 * scores, games, out=np.full(n_generators, np.nan), where=games > 0)
+        if reference is not None:
+            rates[reference] = np.nan
+        return rates, games
+
+
+def item_totals(
+    local: NDArray[np.int64],
+    n_items: int,
+    item_gen_1: NDArray[np.int64],
+    item_gen_2: NDArray[np.int64],
+    preference: NDArray[np.float64],
+    rows: NDArray[np.bool_],
+    reference: int | None,
+) -> ItemTotals:
+    """Sum the parsed judgments of `rows` per comparison (`local` indexes the comparisons). A
+    judgment gives output_2's generator p - 1 and output_1's 2 - p; with a reference generator
+    only the side playing the reference counts."""
+    keep = rows & ~np.isnan(preference)
+    item, p = local[keep], preference[keep]
+    count = np.bincount(item, minlength=n_items).astype(np.float64)
+    to_2 = np.bincount(item, weights=p - 1, minlength=n_items).astype(np.float64)
+    counts_1: NDArray[np.float64] = np.ones(n_items)
+    counts_2: NDArray[np.float64] = np.ones(n_items)
+    if reference is not None:
+        counts_2 = (item_gen_1 == reference).astype(np.float64)
+        counts_1 = (item_gen_2 == reference).astype(np.float64)
+    return ItemTotals(
+        item_gen_1,
+        item_gen_2,
+        count * counts_1,
+        (count - to_2) * counts_1,
+        count * counts_2,
+        to_2 * counts_2,
+    )
 
 
 def leaderboard(
@@ -34,26 +94,42 @@ def leaderboard(
     preference: NDArray[np.float64],
     n_generators: int,
     reference: int | None,
-    weight: NDArray[np.float64] | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """(win rate in % per generator, NaN where it played no game; games per generator)."""
-    parsed = ~np.isnan(preference)
-    w = np.ones(len(preference)) if weight is None else weight
-    w = np.where(parsed, w, 0.0)
-    p = np.where(parsed, preference, 1.5)
-    side_2 = w if reference is None else w * (gen_1 == reference)
-    side_1 = w if reference is None else w * (gen_2 == reference)
-    games: NDArray[np.float64] = (
-        np.bincount(gen_2, weights=side_2, minlength=n_generators)
-        + np.bincount(gen_1, weights=side_1, minlength=n_generators)
-    ).astype(np.float64)
-    scores = np.bincount(gen_2, weights=side_2 * (p - 1), minlength=n_generators) + np.bincount(
-        gen_1, weights=side_1 * (2 - p), minlength=n_generators
-    )
-    rates = np.divide(100 * scores, games, out=np.full(n_generators, np.nan), where=games > 0)
-    if reference is not None:
-        rates[reference] = np.nan
-    return rates, games
+    """(win rate in % per generator, NaN where it played no game; games per generator), each
+    judgment on its own."""
+    n = len(preference)
+    local = np.arange(n, dtype=np.int64)
+    totals = item_totals(local, n, gen_1, gen_2, preference, np.ones(n, dtype=bool), reference)
+    return totals.rates(n_generators, reference)
+
+
+def _ranks(values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Ranks from 1, ties sharing their average rank."""
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(len(values))
+    ranks[order] = np.arange(1, len(values) + 1)
+    for value in np.unique(values):
+        tied = values == value
+        ranks[tied] = ranks[tied].mean()
+    return ranks
+
+
+def spearman(x: NDArray[np.float64], y: NDArray[np.float64]) -> float:
+    """Spearman's rho: the Pearson correlation of the (average) ranks."""
+    rx, ry = _ranks(x), _ranks(y)
+    rx, ry = rx - rx.mean(), ry - ry.mean()
+    denominator = float(np.sqrt((rx**2).sum() * (ry**2).sum()))
+    return float((rx * ry).sum() / denominator) if denominator > 0 else float("nan")
+
+
+def kendall_tau_b(x: NDArray[np.float64], y: NDArray[np.float64]) -> float:
+    """Kendall's tau-b: (concordant - discordant) / sqrt((pairs - ties in x) (pairs - ties
+    in y)), over all pairs."""
+    i, j = np.triu_indices(len(x), k=1)
+    dx, dy = np.sign(x[i] - x[j]), np.sign(y[i] - y[j])
+    untied_x, untied_y = float((dx != 0).sum()), float((dy != 0).sum())
+    denominator = np.sqrt(untied_x * untied_y)
+    return float((dx * dy).sum() / denominator) if denominator > 0 else float("nan")
 
 
 def _correlations(
@@ -62,11 +138,7 @@ def _correlations(
     both = ~np.isnan(human) & ~np.isnan(simulated)
     if both.sum() < MIN_GENERATORS:
         return float("nan"), float("nan")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a constant list: the correlation is NaN, as reported
-        rho = float(spearmanr(human[both], simulated[both]).statistic)
-        tau = float(kendalltau(human[both], simulated[both]).statistic)
-    return rho, tau
+    return spearman(human[both], simulated[both]), kendall_tau_b(human[both], simulated[both])
 
 
 def pairwise_accuracy(human: NDArray[np.float64], simulated: NDArray[np.float64]) -> float:
@@ -115,48 +187,40 @@ def simulator_validity(
         if reference_generator in generator_names
         else None
     )
-    human_rates, human_games = leaderboard(
-        gen_1[is_human], gen_2[is_human], preference[is_human], n_gen, reference
-    )
+    items, local = np.unique(item, return_inverse=True)
+    first = np.zeros(len(items), dtype=np.int64)
+    first[local] = np.arange(len(item))
+    item_gen_1, item_gen_2 = gen_1[first], gen_2[first]
+
+    def totals(rows: NDArray[np.bool_]) -> ItemTotals:
+        return item_totals(local, len(items), item_gen_1, item_gen_2, preference, rows, reference)
+
+    human_totals = totals(is_human)
+    human_rates, human_games = human_totals.rates(n_gen, reference)
     boards: list[tuple[str, NDArray[np.bool_]]] = [(ALL_SIMULATED, ~is_human)]
     simulated_codes = np.unique(annotator[~is_human])
     if len(simulated_codes) > 1:
         boards += [(annotator_names[int(code)], annotator == code) for code in simulated_codes]
-    items, local = np.unique(item, return_inverse=True)
     rng = np.random.default_rng(seed)
     draws = []
     for _ in range(rounds):
         if deadline is not None and time.monotonic() > deadline:
             break
-        draws.append(np.bincount(rng.integers(0, len(items), len(items)), minlength=len(items)))
+        draws.append(
+            np.bincount(rng.integers(0, len(items), len(items)), minlength=len(items)).astype(float)
+        )
+    human_samples = [human_totals.rates(n_gen, reference, weight)[0] for weight in draws]
     rows = []
     generator_rows: list[dict[str, Any]] = []
     for name, rows_of in boards:
-        rates, games = leaderboard(
-            gen_1[rows_of], gen_2[rows_of], preference[rows_of], n_gen, reference
-        )
+        board = totals(rows_of)
+        rates, games = board.rates(n_gen, reference)
         both = ~np.isnan(human_rates) & ~np.isnan(rates)
         rho, tau = _correlations(human_rates, rates)
-        samples = []
-        for counts in draws:
-            weight = counts[local].astype(float)
-            h, _ = leaderboard(
-                gen_1[is_human],
-                gen_2[is_human],
-                preference[is_human],
-                n_gen,
-                reference,
-                weight[is_human],
-            )
-            s, _ = leaderboard(
-                gen_1[rows_of],
-                gen_2[rows_of],
-                preference[rows_of],
-                n_gen,
-                reference,
-                weight[rows_of],
-            )
-            samples.append(_correlations(h, s))
+        samples = [
+            _correlations(human_sample, board.rates(n_gen, reference, weight)[0])
+            for human_sample, weight in zip(human_samples, draws, strict=True)
+        ]
         bounds = _intervals(np.array(samples).reshape(-1, 2), len(draws) == rounds)
         human_winner, simulated_winner = (
             _winner(human_rates, generator_names, both),
