@@ -3,6 +3,7 @@ order (server-side cursors on PostgreSQL), never as ORM objects."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -111,6 +112,15 @@ def has_list(text_column: ColumnElement[str]) -> ColumnElement[int]:
     return case((line_regex_match(text_column, LIST_ITEM), 1), else_=0)
 
 
+def _number(text: str | None) -> float:
+    """A posted metadata value as a finite float, else NaN."""
+    try:
+        value = float(text) if text is not None else math.nan
+    except ValueError:
+        return math.nan
+    return value if math.isfinite(value) else math.nan
+
+
 @dataclass
 class ComparisonArrays:
     ids: NDArray[np.int64]
@@ -121,6 +131,8 @@ class ComparisonArrays:
     has_list_1: NDArray[np.bool_]
     has_list_2: NDArray[np.bool_]
     instruction: NDArray[np.int64] = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    # metadata.instruction_difficulty as posted (an imported difficulty table), else NaN.
+    difficulty: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
     generators: list[str] = field(default_factory=list)
 
 
@@ -137,6 +149,7 @@ def load_comparisons(connection: Connection, job_id: int, gold: GoldFilter) -> C
             has_list(o1.c.text),
             has_list(o2.c.text),
             c.instruction_id,
+            comparisons_t.c["metadata"]["instruction_difficulty"].as_string(),
         )
         .select_from(
             comparisons_t.join(o1, o1.c.id == c.output_1_id).join(o2, o2.c.id == c.output_2_id)
@@ -149,7 +162,7 @@ def load_comparisons(connection: Connection, job_id: int, gold: GoldFilter) -> C
         query = query.where(gold_term)
     codes: dict[str, int] = {}
     instructions: dict[Any, int] = {}
-    columns: list[list[Any]] = [[] for _ in range(8)]
+    columns: list[list[Any]] = [[] for _ in range(9)]
     for batch in stream_batches(connection, query, BATCH_ROWS):
         for row in batch:
             columns[0].append(row[0])
@@ -158,6 +171,7 @@ def load_comparisons(connection: Connection, job_id: int, gold: GoldFilter) -> C
             for k in range(3, 7):
                 columns[k].append(row[k])
             columns[7].append(instructions.setdefault(row[7], len(instructions)))
+            columns[8].append(_number(row[8]))
     return ComparisonArrays(
         ids=np.array(columns[0], dtype=np.int64),
         generator_1=np.array(columns[1], dtype=np.int64),
@@ -167,6 +181,7 @@ def load_comparisons(connection: Connection, job_id: int, gold: GoldFilter) -> C
         has_list_1=np.array(columns[5], dtype=bool),
         has_list_2=np.array(columns[6], dtype=bool),
         instruction=np.array(columns[7], dtype=np.int64),
+        difficulty=np.array(columns[8], dtype=float),
         generators=list(codes),
     )
 

@@ -11,9 +11,10 @@ length-controlled win rate is the model's mean predicted preference with the len
 set to zero; its standard error is the standard error of those predictions (AlpacaEval's
 `lc_standard_error`).
 
-The instruction difficulty of instruction x is estimated from the job's own judgments: the
-logit of the smoothed share of wins, (wins + 1/2) / (judgments + 1), of every generator the
-judge compared with this opponent on x.
+The instruction difficulty of instruction x is taken from an imported table (each comparison's
+`metadata.instruction_difficulty`, e.g. AlpacaEval's published one) when every comparison has
+it, else estimated from the job's own judgments: the logit of the smoothed share of wins,
+(wins + 1/2) / (judgments + 1), of every generator the judge compared with this opponent on x.
 """
 
 from __future__ import annotations
@@ -173,13 +174,16 @@ def length_controlled_table(
     judge_names: list[str],
     generator_names: list[str],
     deadline: float | None = None,
+    imported_difficulty: NDArray[np.float64] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per win-rate row of a single judge: the length-controlled win rate, its standard
-    error and the fitted weights (null when there is too little data, or when time ran out)."""
+    error and the fitted weights (null when there is too little data, or when time ran out).
+    `imported_difficulty` (per judgment, NaN where none was posted) is used for a judge and
+    opponent when every one of their judgments has it; otherwise difficulty is estimated."""
     out = []
     code_of_judge = {name: k for k, name in enumerate(judge_names)}
     code_of_generator = {name: k for k, name in enumerate(generator_names)}
-    difficulty_cache: dict[tuple[int, int], NDArray[np.float64]] = {}
+    difficulty_cache: dict[tuple[int, int], tuple[NDArray[np.float64], str]] = {}
     for row in rows:
         if row["judge"] not in code_of_judge:
             continue  # the pooled rows
@@ -187,9 +191,15 @@ def length_controlled_table(
         g, o = code_of_generator[row["generator"]], code_of_generator[row["opponent"]]
         if (j, o) not in difficulty_cache:
             against = (judge == j) & (opponent == o)
+            posted = None if imported_difficulty is None else imported_difficulty[against]
             full = np.full(len(score), np.nan)
-            full[against] = instruction_difficulty(instruction[against], score[against])
-            difficulty_cache[(j, o)] = full
+            if posted is not None and not np.isnan(posted).any():
+                full[against] = posted
+                difficulty_cache[(j, o)] = (full, "imported")
+            else:
+                full[against] = instruction_difficulty(instruction[against], score[against])
+                difficulty_cache[(j, o)] = (full, "estimated")
+        difficulty, source = difficulty_cache[(j, o)]
         mine = (judge == j) & (generator == g) & (opponent == o)
         fitted = None
         if deadline is None or time.monotonic() < deadline:
@@ -197,7 +207,7 @@ def length_controlled_table(
                 score[mine],
                 length_generator[mine],
                 length_opponent[mine],
-                difficulty_cache[(j, o)][mine],
+                difficulty[mine],
             )
         out.append(
             {
@@ -212,6 +222,7 @@ def length_controlled_table(
                 "weight_length": None if fitted is None else fitted.weights["length"],
                 "weight_difficulty": None if fitted is None else fitted.weights["difficulty"],
                 "weight_intercept": None if fitted is None else fitted.weights["intercept"],
+                "difficulty": source,
             }
         )
     return out

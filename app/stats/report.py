@@ -202,6 +202,7 @@ def _length_controlled(
         judge_names,
         comparisons.generators,
         deadline,
+        comparisons.difficulty[item],
     )
 
 
@@ -258,6 +259,7 @@ COLUMNS = {
         "weight_length",
         "weight_difficulty",
         "weight_intercept",
+        "difficulty",
     ],
     "calibration": ["annotator", "comparisons", "agreement", "low", "high"],
     "simulator_validity": [

@@ -256,6 +256,7 @@ def test_length_controlled_win_rates_are_alpaca_evals_glm(
             frame, glm_name="length_controlled_noreg", save_weights_dir=None
         )
         row = rows[generator]
+        assert row["difficulty"] == "estimated"
         # alpaca_eval stops liblinear at tolerance 1e-4; we solve the same problem to 1e-12.
         assert row["lc_win_rate"] == pytest.approx(theirs["length_controlled_winrate"], abs=0.1)
         assert row["lc_standard_error"] == pytest.approx(theirs["lc_standard_error"], abs=0.01)
@@ -283,3 +284,53 @@ def test_the_l1_glm_is_scikit_learns_liblinear_solved_tightly() -> None:
             sample_weight=np.r_[target, 1 - target],
         )
         assert fit_l1_logistic(x, target, c) == pytest.approx(sklearn.coef_[0], abs=1e-6)
+
+
+def test_length_controlled_win_rates_use_an_imported_difficulty_table(
+    client: TestClient,
+    researcher,
+    judged_job,
+    alpaca_outputs,
+    alpaca_judgments,
+    alpaca_eval_difficulties,
+) -> None:
+    """Difficulties posted as comparison metadata (an imported table) are the ones the GLM
+    uses: alpaca_eval's GLM given the same table gives the same length-controlled win rate."""
+    import numpy as np
+    import pandas as pd
+
+    from tests.stats.conftest import build_alpaca_job
+
+    table = dict(enumerate(np.random.default_rng(8).normal(0, 1.5, 805).tolist()))
+    job = build_alpaca_job(
+        researcher, judged_job, alpaca_outputs, alpaca_judgments, difficulty=table.__getitem__
+    )
+    stats = client.get(
+        f"/api/v1/jobs/{job['id']}/stats",
+        params={"bootstrap": 0, "annotators": COT_JUDGE},
+        headers=researcher.headers,
+    ).json()
+    rows = {row["generator"]: row for row in stats["length_controlled"]}
+    alpaca_eval_difficulties(table)
+    from alpaca_eval.metrics.glm_winrate import get_length_controlled_winrate
+
+    instructions = {
+        t: k for k, t in enumerate(dict.fromkeys(j["instruction"] for j in alpaca_judgments))
+    }
+    for generator, row in rows.items():
+        assert row["difficulty"] == "imported"
+        frame = pd.DataFrame(
+            sorted(
+                (
+                    j
+                    for j in alpaca_judgments
+                    if j["annotator"] == COT_JUDGE and j["generator_2"] == generator
+                ),
+                key=lambda j: instructions[j["instruction"]],
+            )
+        )
+        frame["index"] = [instructions[t] for t in frame["instruction"]]
+        theirs = get_length_controlled_winrate(
+            frame, glm_name="length_controlled_noreg", save_weights_dir=None
+        )
+        assert row["lc_win_rate"] == pytest.approx(theirs["length_controlled_winrate"], abs=0.1)
