@@ -264,6 +264,8 @@ def test_length_controlled_win_rates_are_alpaca_evals_glm(
         assert row["discrete_win_rate"] == pytest.approx(theirs["discrete_win_rate"], abs=1e-9)
 
 
+# scikit-learn 1.8+ warns that `penalty` is deprecated; AlpacaEval passes it, and so do we here.
+@pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::UserWarning")
 def test_the_l1_glm_is_scikit_learns_liblinear_solved_tightly() -> None:
     """The same objective as AlpacaEval's LogisticRegressionCV fit, at a tolerance where the
     optimum is pinned down: liblinear at 1e-12 and our proximal Newton agree to 1e-6."""
