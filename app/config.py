@@ -85,6 +85,30 @@ class Settings(BaseSettings):
     metrics_cache_seconds: float = Field(
         default=5.0, ge=0, description="How long /metrics reuses its database counts."
     )
+    # Statistics (app/stats: GET /api/v1/jobs/{id}/stats and the dashboard's statistics).
+    stats_time_budget_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest a request computes statistics itself; the rating bootstrap stops "
+        "there with the rounds it has.",
+    )
+    stats_background_budget_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="Time budget of a statistics computation in the background.",
+    )
+    stats_inline_max_judgments: int = Field(
+        default=50_000,
+        ge=0,
+        description="Jobs with more judgments get their statistics computed in the background: "
+        "the request answers 202 with the last report and its age.",
+    )
+    stats_max_bootstrap: int = Field(
+        default=1000, ge=0, le=10_000, description="Most bootstrap rounds a request may ask for."
+    )
+    stats_background_threads: int = Field(
+        default=1, ge=1, le=16, description="Background statistics computations per API process."
+    )
     # The rating web app (app/web).
     session_hours: float = Field(default=12, gt=0, description="Browser login lifetime.")
     cookie_secure: bool | None = Field(

@@ -31,6 +31,7 @@ from app.http.input import refuse_nul_characters
 from app.http.observability import RequestObservability
 from app.observability.metrics import database_registry
 from app.resources import resource_dir
+from app.stats.service import BackgroundStatistics
 from app.web.admin import router as admin_router
 from app.web.login import router as login_router
 from app.web.rating import router as rating_router
@@ -72,6 +73,7 @@ async def inprocess_worker_lifespan(app: FastAPI) -> AsyncIterator[None]:
     if enabled is None:
         enabled = runs_worker_in_server(engine)
     background = None
+    statistics: BackgroundStatistics = app.state.statistics
     if enabled:
         background = BackgroundWorker(engine, WorkerOptions.from_settings(settings))
         background.start()
@@ -81,6 +83,7 @@ async def inprocess_worker_lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if background is not None:
             await asyncio.to_thread(background.stop)
+        await asyncio.to_thread(statistics.shutdown)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -95,6 +98,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.statistics = BackgroundStatistics(settings.stats_background_threads)
     app.state.metrics_registry = database_registry(engine, settings.metrics_cache_seconds)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

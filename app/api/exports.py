@@ -24,11 +24,12 @@ router = APIRouter(prefix="/api/v1/jobs/{job_id}/export", tags=["exports"])
     "",
     summary="Download a job's judgments as a training dataset (streamed)",
     description="Formats: `annotations` (one line per judgment), `alpaca_farm`, `trl` "
-    "(prompt/chosen/rejected/margin; `conversational=true` for message lists), `openai_dpo`, "
-    "`hh_rlhf`, `arena` (one line per judgment with its judge). All but `annotations` and "
-    "`arena` aggregate each comparison's judgments by `aggregate`. Every line names its "
-    "`comparison_id`. `test_fraction` adds a `split` column from a seeded hash of the "
-    "instruction, so no instruction is on both sides; `split=train|test` keeps one side.",
+    "(prompt/chosen/rejected; `conversational=true` for message lists), `openai_dpo`, "
+    "`hh_rlhf`, `arena` (one battle per judgment, as FastChat reads it). All but `annotations` "
+    "and `arena` aggregate each comparison's judgments by `aggregate`. Every line but "
+    "`openai_dpo`'s (unless `trace=true`) names its `comparison_id`. `test_fraction` puts a "
+    "seeded share of prompts in the test split (no prompt on both sides); `split=train` and "
+    "`split=test` give one file per split, to load as a DatasetDict (docs/exports.md).",
     responses={
         200: {
             "content": {
@@ -68,6 +69,10 @@ def export_job(
         int | None, Query(ge=0, le=2**62, description="Default: the job's seed.")
     ] = None,
     conversational: Annotated[bool, Query(description="trl: message lists")] = False,
+    trace: Annotated[
+        bool,
+        Query(description="openai_dpo: add `comparison_id` (not in OpenAI's schema)"),
+    ] = False,
 ) -> StreamingResponse:
     job = load_visible_job(session, user, job_id)
     selection = below_agreement_floor_excluded(session, job, selection)
@@ -83,5 +88,7 @@ def export_job(
         split=split,
         split_seed=job.seed if split_seed is None else split_seed,
         conversational=conversational,
+        trace=trace,
+        seed=job.seed,
     )
     return export_download(engine, job.id, options)

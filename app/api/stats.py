@@ -8,35 +8,50 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
 from app.api.selection import selection_params
-from app.http.deps import ApiUser, EngineDep, SessionDep
+from app.errors import RequestError
+from app.http.deps import ApiUser, EngineDep, SessionDep, StatisticsDep
 from app.http.params import JobId
 from app.jobs.access import load_visible_job
+from app.stats.cache import StatisticsParams
 from app.stats.data import Selection
-from app.stats.report import TABLES, job_statistics, table_csv
+from app.stats.report import TABLES, table_csv
+from app.stats.service import statistics_answer
 
 router = APIRouter(prefix="/api/v1/jobs/{job_id}/stats", tags=["statistics"])
+RETRY_AFTER_SECONDS = 5
 
 
 @router.get(
     "",
     summary="Agreement, bias, win rates and Bradley-Terry ratings of a job",
-    description="JSON with four parts: `evaluators` (one row per annotator and one for the "
-    "humans as a group: human agreement, price and seconds per 1000, bias, variance, "
-    "P(prefers output_1 / the side shown first / the longer output / lists), share parsed), "
-    "`agreement` among humans (percent, Cohen, Fleiss, Krippendorff's alpha, Gwet's AC1), "
-    "`win_rates` (per judge and generator pair, against the job's reference generator where "
-    "it is in the pair) and `ratings` (Elo scale, seeded bootstrap 95 % intervals). "
+    description="JSON with the parts of docs/statistics.md: `evaluators` (one row per annotator "
+    "and one for the humans as a group), `agreement` among humans, `win_rates` (per judge and "
+    "generator pair, with discrete and length-controlled win rates), `ratings` (Elo scale, "
+    "seeded bootstrap 95 % intervals), `calibration`, `simulator_validity`. Reports are cached "
+    "per job, parameters and judgments: `cache` says how old the report is. A job larger than "
+    "`PREFARM_STATS_INLINE_MAX_JUDGMENTS` answers **202** with the last report (or none) while "
+    "a background computation brings it up to date: ask again after `Retry-After` seconds. "
     "`format=csv` returns the table named by `table`.",
-    responses={200: {"content": {"text/csv": {}}}},
+    responses={
+        200: {"content": {"text/csv": {}}},
+        202: {"description": "being computed; the body is the last report, if any, and its age"},
+    },
 )
 def read_stats(
     job_id: JobId,
     user: ApiUser,
     session: SessionDep,
     engine: EngineDep,
+    statistics: StatisticsDep,
     selection: Annotated[Selection, Depends(selection_params)],
     bootstrap: Annotated[
-        int, Query(ge=0, le=2000, description="Bootstrap rounds for the rating intervals.")
+        int,
+        Query(
+            ge=0,
+            le=10_000,
+            description="Bootstrap rounds for the rating intervals "
+            "(at most PREFARM_STATS_MAX_BOOTSTRAP, 1000 by default).",
+        ),
     ] = 200,
     seed: Annotated[
         int | None, Query(ge=0, le=2**62, description="Default: the job's seed.")
@@ -46,19 +61,39 @@ def read_stats(
         "evaluators"
     ),
 ) -> Any:
+    if bootstrap > statistics.max_bootstrap:
+        raise RequestError(
+            422,
+            "validation_error",
+            "too many bootstrap rounds",
+            [{"field": "bootstrap", "reason": f"at most {statistics.max_bootstrap}"}],
+        )
     job = load_visible_job(session, user, job_id)
-    report = job_statistics(
-        engine,
-        job.id,
-        selection,
+    params = StatisticsParams(
+        selection=selection,
         seed=job.seed if seed is None else seed,
         reference_generator=job.reference_generator,
         bootstrap_rounds=bootstrap,
     )
+    answer = statistics_answer(
+        session, engine, job.id, params, statistics.limits, statistics.background
+    )
+    pending = answer.state == "computing"
+    status = 202 if pending else 200
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if pending else {}
+    cache = answer.cache_info()
     if format == "csv":
+        headers["X-Prefarm-Statistics-State"] = answer.state
+        if cache["age_seconds"] is not None:
+            headers["X-Prefarm-Statistics-Age"] = f"{cache['age_seconds']:.0f}"
         return Response(
-            table_csv(report, table),
+            table_csv(answer.report, table),
+            status_code=status,
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="job-{job.id}-{table}.csv"'},
+            headers={
+                **headers,
+                "Content-Disposition": f'attachment; filename="job-{job.id}-{table}.csv"',
+            },
         )
-    return JSONResponse(report)
+    body = {**(answer.report or {"job_id": job.id}), "cache": cache}
+    return JSONResponse(body, status_code=status, headers=headers)

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from app.dashboard.charts import bias_chart, ratings_chart, win_rate_chart
-from app.db.models import User
+from app.dashboard.charts import CHARTS, statistics_charts
+from app.db.models import Job, User
 from app.db.values import INT32_MAX, INT64_MAX
-from app.errors import not_found
+from app.errors import RequestError, not_found
 from app.exports import ExportOptions
 from app.exports.options import FileType, Format
-from app.http.deps import EngineDep, MaybeLogin, ResearcherLogin, SessionDep
+from app.http.deps import EngineDep, MaybeLogin, ResearcherLogin, SessionDep, StatisticsDep
 from app.http.downloads import export_download
 from app.http.pages import render
 from app.http.params import ComparisonId, JobId
@@ -23,9 +23,11 @@ from app.jobs.disagreements import comparison_view, disagreements
 from app.jobs.summaries import job_page
 from app.jobs.work import work_breakdown
 from app.resources import resource_dir
+from app.stats.cache import StatisticsParams
 from app.stats.calibration import below_agreement_floor_excluded
 from app.stats.data import Selection
-from app.stats.report import job_statistics
+from app.stats.report import TABLES, table_csv
+from app.stats.service import StatisticsAnswer, statistics_answer
 
 router = APIRouter(include_in_schema=False)
 
@@ -94,29 +96,105 @@ def job_detail(
     )
 
 
-@router.get("/dashboard/jobs/{job_id}/statistics")
-def statistics_fragment(
-    request: Request, job_id: JobId, login: ResearcherLogin, session: SessionDep, engine: EngineDep
-) -> Response:
-    """Evaluators, agreement, ratings and win rates with their charts (reads every judgment)."""
-    job = load_visible_job(session, login.user, job_id)
-    stats = job_statistics(
-        engine,
-        job.id,
-        Selection(),
+def _dashboard_statistics(
+    session: SessionDep, engine: EngineDep, statistics: StatisticsDep, job: Job
+) -> StatisticsAnswer:
+    """The job page's statistics: every judgment, the job's seed, the API's default rounds."""
+    params = StatisticsParams(
+        selection=Selection(),
         seed=job.seed,
         reference_generator=job.reference_generator,
         bootstrap_rounds=BOOTSTRAP_ROUNDS,
     )
+    return statistics_answer(
+        session, engine, job.id, params, statistics.limits, statistics.background
+    )
+
+
+@router.get("/dashboard/jobs/{job_id}/statistics")
+def statistics_fragment(
+    request: Request,
+    job_id: JobId,
+    login: ResearcherLogin,
+    session: SessionDep,
+    engine: EngineDep,
+    statistics: StatisticsDep,
+) -> Response:
+    """Evaluators, agreement, ratings and win rates with their charts: the cached report, or
+    one computed within the time budget, or the last one while the background brings it up to
+    date (the page's script asks again)."""
+    job = load_visible_job(session, login.user, job_id)
+    answer = _dashboard_statistics(session, engine, statistics, job)
+    stats = answer.report
     return render(
         request,
         "dashboard/statistics.html",
         {
+            "job": job,
             "stats": stats,
-            "ratings_chart": ratings_chart(stats["ratings"]),
-            "win_rate_chart": win_rate_chart(stats["win_rates"]),
-            "bias_chart": bias_chart(stats["evaluators"]),
+            "cache": answer.cache_info(),
+            "charts": statistics_charts(stats) if stats is not None else None,
+            "chart_tables": {name: table for name, (_, table) in CHARTS.items()},
+            "chart_titles": {name: title for name, (title, _) in CHARTS.items()},
+            "length_controlled": {
+                (row["judge"], row["generator"], row["opponent"]): row
+                for row in (stats or {}).get("length_controlled", [])
+            },
         },
+        status_code=202 if answer.state == "computing" else 200,
+    )
+
+
+def _last_report(answer: StatisticsAnswer, job_id: int) -> dict[str, Any]:
+    if answer.report is None:
+        raise RequestError(
+            404, "not_found", f"the statistics of job {job_id} are still being computed"
+        )
+    return answer.report
+
+
+@router.get("/dashboard/jobs/{job_id}/charts/{name}.svg")
+def chart_download(
+    job_id: JobId,
+    name: str,
+    login: ResearcherLogin,
+    session: SessionDep,
+    engine: EngineDep,
+    statistics: StatisticsDep,
+) -> Response:
+    """A chart of the job page as an SVG file (from the same report the page shows)."""
+    if name not in CHARTS:
+        raise not_found(f"chart {name!r}")
+    job = load_visible_job(session, login.user, job_id)
+    report = _last_report(_dashboard_statistics(session, engine, statistics, job), job.id)
+    chart = statistics_charts(report)[name]
+    if chart is None:
+        raise RequestError(404, "not_found", f"job {job.id} has no data for the {name} chart yet")
+    return Response(
+        '<?xml version="1.0" encoding="UTF-8"?>\n' + str(chart),
+        media_type="image/svg+xml",
+        headers={"Content-Disposition": f'attachment; filename="job-{job.id}-{name}.svg"'},
+    )
+
+
+@router.get("/dashboard/jobs/{job_id}/statistics/{table}.csv")
+def table_download(
+    job_id: JobId,
+    table: str,
+    login: ResearcherLogin,
+    session: SessionDep,
+    engine: EngineDep,
+    statistics: StatisticsDep,
+) -> Response:
+    """A statistics table of the job page (a chart's data) as CSV."""
+    if table not in TABLES:
+        raise not_found(f"table {table!r}")
+    job = load_visible_job(session, login.user, job_id)
+    report = _last_report(_dashboard_statistics(session, engine, statistics, job), job.id)
+    return Response(
+        table_csv(report, table),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="job-{job.id}-{table}.csv"'},
     )
 
 
@@ -149,6 +227,7 @@ def export_button(
         selection=below_agreement_floor_excluded(session, job, Selection()),
         aggregate=aggregate,
         split_seed=job.seed,
+        seed=job.seed,
     )
     return export_download(engine, job.id, options)
 

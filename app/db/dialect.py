@@ -36,7 +36,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import QueryableAttribute, Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import Boolean
 
 SQLITE_PARAMETER_CHUNK = 5000  # keeps every IN list well below SQLite's bound-parameter limit
 _cursor_numbers = itertools.count()
@@ -290,3 +294,31 @@ def stream_batches(
         cursor.execute(compiled.string, compiled.construct_params())
         while batch := cursor.fetchmany(batch_rows):
             yield batch
+
+
+class line_regex_match(FunctionElement[bool]):
+    """`line_regex_match(text, pattern)`: whether a regular expression matches the text, with
+    `^` and `$` matching at every line (Python's re.MULTILINE). PostgreSQL's `~` in its
+    "inverse partial newline-sensitive" mode (?w); on SQLite, SQLAlchemy's REGEXP function,
+    which is Python's re.search."""
+
+    type = Boolean()
+    inherit_cache = True
+    name = "line_regex_match"
+
+
+@compiles(line_regex_match, "postgresql")
+def _line_regex_postgresql(element: line_regex_match, compiler: SQLCompiler, **kw: Any) -> str:
+    text_column, pattern = list(element.clauses)
+    return (
+        f"({compiler.process(text_column, **kw)} ~ ('(?w)' || {compiler.process(pattern, **kw)}))"
+    )
+
+
+@compiles(line_regex_match, "sqlite")
+def _line_regex_sqlite(element: line_regex_match, compiler: SQLCompiler, **kw: Any) -> str:
+    text_column, pattern = list(element.clauses)
+    return (
+        f"({compiler.process(text_column, **kw)} REGEXP "
+        f"('(?m)' || {compiler.process(pattern, **kw)}))"
+    )

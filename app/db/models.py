@@ -398,3 +398,27 @@ class RaterJob(Base):
     job_id: Mapped[int] = mapped_column(
         ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+class StatisticsCache(Base):
+    """The last statistics report of a job for one set of parameters (app/stats/cache.py).
+
+    A report is fresh while the job's judgments are still those it was computed from: the same
+    count and the same newest id. `computing_since` marks a computation under way, so at most
+    one runs per job and parameters, in any process."""
+
+    __tablename__ = "statistics_cache"
+    __table_args__ = (
+        UniqueConstraint("job_id", "params_sha256", name="uq_statistics_cache_job_params"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    params_sha256: Mapped[str] = mapped_column(String(64))
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
+    judgment_count: Mapped[int | None] = mapped_column(BigInteger)
+    last_annotation_id: Mapped[int | None] = mapped_column(BigInteger)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    computed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    compute_seconds: Mapped[float | None] = mapped_column(Float)
+    computing_since: Mapped[datetime | None] = mapped_column(UtcDateTime())

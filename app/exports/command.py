@@ -38,6 +38,7 @@ def run_export(engine: Engine, job_id: int, out: Path, options: ExportOptions) -
         total = count_candidates(connection, job_id, options)
     if options.split_seed < 0:
         options = replace(options, split_seed=seed)
+    options = replace(options, seed=seed)
     partial = out.with_name(out.name + ".partial")
     written = 0
     columns = (

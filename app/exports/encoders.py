@@ -37,6 +37,13 @@ _ANNOTATION_FIELDS = [
     ("latency_ms", pa.float64()),
     ("seconds_on_task", pa.float64()),
     ("created_at", pa.timestamp("us", tz="UTC")),
+    ("rationale", pa.string()),
+    ("parse_error", pa.string()),
+    ("raw_completion_chars", pa.int64()),
+    ("config_sha256", pa.string()),
+    ("prompt_tokens", pa.int64()),
+    ("completion_tokens", pa.int64()),
+    ("source", pa.string()),
 ]
 
 
@@ -50,7 +57,9 @@ def parquet_schema(options: ExportOptions) -> pa.Schema:
             ("prompt", text),
             ("chosen", text),
             ("rejected", text),
-            ("margin", pa.float64()),
+            ("chosen_generator", pa.string()),
+            ("rejected_generator", pa.string()),
+            ("vote_agreement", pa.float64()),
         ]
     if options.test_fraction > 0:
         fields.append(("split", pa.string()))

@@ -20,8 +20,14 @@ FILE_TYPES: dict[str, tuple[str, ...]] = {
     "hh_rlhf": ("jsonl", "csv"),
     "arena": ("jsonl", "csv"),
 }
-# Formats that can say "tie"; the others always drop tied comparisons.
-TIE_CAPABLE = ("alpaca_farm", "arena")
+# Formats that can say "tie"; the others always drop tied comparisons. alpaca_farm cannot:
+# AlpacaFarm's reward-model preprocessing maps preference {1: 0, 2: 1} (a KeyError on 1.5) and its
+# DPO preprocessing turns 1.5 into chosen == rejected.
+TIE_CAPABLE = ("arena",)
+TIE_REFUSALS = {
+    "alpaca_farm": "AlpacaFarm reads preference 1 or 2 only: its reward-model preprocessing "
+    "rejects 1.5 and its DPO preprocessing would make chosen == rejected; only arena can say tie",
+}
 
 
 class ExportOptionError(ValueError):
@@ -44,6 +50,10 @@ class ExportOptions:
     split: Literal["all", "train", "test"] = "all"
     split_seed: int = 0
     conversational: bool = False
+    # openai_dpo: add comparison_id, a key OpenAI's schema does not have.
+    trace: bool = False
+    # The job's seed: which side arena calls model_a when the judge's shown order is unknown.
+    seed: int = 0
 
     def check(self) -> None:
         """Raise ExportOptionError for a combination that cannot be written."""
@@ -65,7 +75,11 @@ class ExportOptions:
             raise ExportOptionError("gzip", "Parquet is compressed inside; gzip is for jsonl/csv")
         if self.ties == "keep" and self.format not in TIE_CAPABLE:
             raise ExportOptionError(
-                "ties", f"{self.format} has no way to say tie; only {', '.join(TIE_CAPABLE)} can"
+                "ties",
+                TIE_REFUSALS.get(
+                    self.format,
+                    f"{self.format} has no way to say tie; only {', '.join(TIE_CAPABLE)} can",
+                ),
             )
         if self.min_judgments < 1:
             raise ExportOptionError("min_judgments", "at least 1")
@@ -85,4 +99,5 @@ class ExportOptions:
         }[self.file_type]
 
     def filename(self, job_id: int) -> str:
-        return f"job-{job_id}-{self.format}.{self.file_type}" + (".gz" if self.gzip else "")
+        part = f"-{self.split}" if self.split != "all" else ""
+        return f"job-{job_id}-{self.format}{part}.{self.file_type}" + (".gz" if self.gzip else "")

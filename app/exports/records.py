@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Float, Select, String, case, cast, func, select
 from sqlalchemy.orm import aliased
 
+from app.annotators.seeding import unit_interval
 from app.db.dialect import stream_batches
 from app.db.models import Instruction, table
 from app.exports.options import PER_JUDGMENT, ExportOptions
@@ -40,7 +42,7 @@ def split_of(instruction_key: str, seed: int, test_fraction: float) -> str:
 
 def judgment_query(options: ExportOptions, job_id: int) -> Select[Any]:
     o1, o2 = aliased(outputs_t), aliased(outputs_t)
-    columns = [
+    columns: list[Any] = [
         a.id,
         c.external_id,
         cast(c.instruction_id, String),
@@ -58,6 +60,16 @@ def judgment_query(options: ExportOptions, job_id: int) -> Select[Any]:
         a.seconds_on_task,
         a.created_at,
     ]
+    if options.format == "annotations":
+        columns += [
+            a.rationale,
+            a.parse_error,
+            func.length(a.raw_completion),
+            annotators_t.c.config_sha256,
+            a.prompt_tokens,
+            a.completion_tokens,
+            a.source,
+        ]
     query = joined_annotations(
         columns, job_id, options.selection, with_annotators=True, with_comparisons=True
     )
@@ -86,6 +98,13 @@ def _annotation_record(row: Any) -> Record:
         "latency_ms": row[13],
         "seconds_on_task": row[14],
         "created_at": row[15],
+        "rationale": row[16],
+        "parse_error": row[17],
+        "raw_completion_chars": row[18],
+        "config_sha256": row[19],
+        "prompt_tokens": row[20],
+        "completion_tokens": row[21],
+        "source": row[22],
     }
 
 
@@ -97,14 +116,30 @@ def _arena_winner(preference: float, label: str | None) -> str:
     return "tie (bothbad)" if label == "both_bad" else "tie"
 
 
-def _arena_record(row: Any) -> Record:
+def _arena_sides_swapped(row: Any, seed: int) -> bool:
+    """model_a is the output the judge saw first; where that is unknown (imported judgments,
+    judges that see no order) a seeded coin per judgment decides, so model_a is not always
+    output_1."""
+    if row[10] is not None:
+        return bool(row[10])
+    return unit_interval("arena-side", seed, row[0]) < 0.5
+
+
+def _arena_record(row: Any, seed: int) -> Record:
+    """A battle as FastChat's Elo analysis (`report_elo_analysis_results`) reads it."""
+    swapped = _arena_sides_swapped(row, seed)
+    preference = 3.0 - row[8] if swapped else row[8]
+    created: datetime = row[15]
     return {
         "comparison_id": row[1],
         "question_id": row[2].replace("-", ""),
-        "model_a": row[3],
-        "model_b": row[4],
-        "winner": _arena_winner(row[8], row[9]),
+        "model_a": row[4] if swapped else row[3],
+        "model_b": row[3] if swapped else row[4],
+        "winner": _arena_winner(preference, row[9]),
         "judge": row[5],
+        "anony": True,  # judges never see which generator wrote an output
+        "tstamp": created.timestamp(),
+        "turn": 1,
     }
 
 
@@ -155,7 +190,10 @@ def aggregate_query(options: ExportOptions, job_id: int) -> Select[Any]:
 
 
 def _verdict(options: ExportOptions, n: int, mean: float, n_1: int, n_2: int) -> tuple[int, float]:
-    """(winner 1 / 2, or 0 for a tie; margin in [0, 1])."""
+    """(winner 1 / 2, or 0 for a tie; how far the votes agree, in [0, 1]).
+
+    The agreement is not a preference margin: it is never written as `margin`, which TRL's
+    reward trainer would read as a target reward gap."""
     if options.aggregate == "mean":
         winner = 1 if mean < 1.5 else 2 if mean > 1.5 else 0
         return winner, abs(mean - 1.5) * 2
@@ -170,47 +208,52 @@ def _prompt(instruction: str, input_text: str) -> str:
 
 
 def _pair_record(options: ExportOptions) -> Callable[[Any, int, float], Record]:
-    def alpaca_farm(row: Any, winner: int, margin: float) -> Record:
+    def alpaca_farm(row: Any, winner: int, agreement: float) -> Record:
+        # Ties never get here (ties=keep is refused): AlpacaFarm reads 1 or 2 only.
         return {
             "comparison_id": row[0],
             "instruction": row[2],
             "input": row[3],
             "output_1": row[5],
             "output_2": row[7],
-            "preference": float(winner) if winner else 1.5,
+            "preference": winner,
             "generator_1": row[4],
             "generator_2": row[6],
         }
 
-    def trl(row: Any, winner: int, margin: float) -> Record:
+    def trl(row: Any, winner: int, agreement: float) -> Record:
         chosen, rejected = (row[5], row[7]) if winner == 1 else (row[7], row[5])
-        prompt = _prompt(row[2], row[3])
+        chosen_by, rejected_by = (row[4], row[6]) if winner == 1 else (row[6], row[4])
+        prompt: Any = _prompt(row[2], row[3])
         if options.conversational:
-            return {
-                "comparison_id": row[0],
-                "prompt": [{"role": "user", "content": prompt}],
-                "chosen": [{"role": "assistant", "content": chosen}],
-                "rejected": [{"role": "assistant", "content": rejected}],
-                "margin": margin,
-            }
+            prompt = [{"role": "user", "content": prompt}]
+            chosen = [{"role": "assistant", "content": chosen}]
+            rejected = [{"role": "assistant", "content": rejected}]
+        # Columns other than prompt/chosen/rejected (and margin, not written) are ignored by
+        # TRL's trainers.
         return {
             "comparison_id": row[0],
             "prompt": prompt,
             "chosen": chosen,
             "rejected": rejected,
-            "margin": margin,
+            "chosen_generator": chosen_by,
+            "rejected_generator": rejected_by,
+            "vote_agreement": agreement,
         }
 
-    def openai_dpo(row: Any, winner: int, margin: float) -> Record:
+    def openai_dpo(row: Any, winner: int, agreement: float) -> Record:
         chosen, rejected = (row[5], row[7]) if winner == 1 else (row[7], row[5])
-        return {
-            "comparison_id": row[0],
-            "input": {"messages": [{"role": "user", "content": _prompt(row[2], row[3])}]},
-            "preferred_output": [{"role": "assistant", "content": chosen}],
-            "non_preferred_output": [{"role": "assistant", "content": rejected}],
-        }
+        record: Record = {"comparison_id": row[0]} if options.trace else {}
+        record.update(
+            {
+                "input": {"messages": [{"role": "user", "content": _prompt(row[2], row[3])}]},
+                "preferred_output": [{"role": "assistant", "content": chosen}],
+                "non_preferred_output": [{"role": "assistant", "content": rejected}],
+            }
+        )
+        return record
 
-    def hh_rlhf(row: Any, winner: int, margin: float) -> Record:
+    def hh_rlhf(row: Any, winner: int, agreement: float) -> Record:
         chosen, rejected = (row[5], row[7]) if winner == 1 else (row[7], row[5])
         human = f"\n\nHuman: {_prompt(row[2], row[3])}\n\nAssistant: "
         return {"comparison_id": row[0], "chosen": human + chosen, "rejected": human + rejected}
@@ -231,7 +274,12 @@ def iter_records(connection: Connection, job_id: int, options: ExportOptions) ->
         return split_of(instruction_id.replace("-", ""), options.split_seed, options.test_fraction)
 
     if options.format in PER_JUDGMENT:
-        make = _annotation_record if options.format == "annotations" else _arena_record
+
+        def make(row: Any) -> Record:
+            if options.format == "annotations":
+                return _annotation_record(row)
+            return _arena_record(row, options.seed)
+
         for batch in stream_batches(connection, judgment_query(options, job_id), BATCH_ROWS):
             for row in batch:
                 record = make(row)

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -26,6 +27,7 @@ from app.accounts.service import user_for_token
 from app.config import Settings
 from app.db.session import unit_of_work
 from app.errors import RequestError
+from app.stats.service import BackgroundStatistics, StatisticsLimits
 
 SESSION_COOKIE = "prefarm_session"
 _bearer = HTTPBearer(auto_error=False, description="An API token from `prefarm tokens create`.")
@@ -50,8 +52,31 @@ def request_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+@dataclass(frozen=True)
+class StatisticsRunner:
+    """This process's background statistics pool and the limits a request computes within."""
+
+    background: BackgroundStatistics
+    limits: StatisticsLimits
+    max_bootstrap: int
+
+
+def request_statistics(request: Request) -> StatisticsRunner:
+    settings = request_settings(request)
+    return StatisticsRunner(
+        background=request.app.state.statistics,
+        limits=StatisticsLimits(
+            time_budget_seconds=settings.stats_time_budget_seconds,
+            background_budget_seconds=settings.stats_background_budget_seconds,
+            inline_max_judgments=settings.stats_inline_max_judgments,
+        ),
+        max_bootstrap=settings.stats_max_bootstrap,
+    )
+
+
 SessionDep = Annotated[Session, Depends(request_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(request_settings)]
+StatisticsDep = Annotated[StatisticsRunner, Depends(request_statistics)]
 EngineDep = Annotated[Engine, Depends(request_engine)]
 
 

@@ -1,8 +1,8 @@
 """How far each simulated annotator of a job agrees with its human raters, on the comparisons
 both judged (the calibration slice and escalated comparisons).
 
-Agreement is AlpacaEval's: a judgment p scores 1 - |p - m| against the mode m of the human
-labels (1, 1.5 or 2), found by stats.modes, the same tie-break as the evaluator table.
+Agreement is AlpacaEval's: a judgment p scores 1 - |p - m| against the reference m of the human
+labels (their mode, or median when soft), found by stats.modes as in the evaluator table.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Annotation, Annotator, Comparison, Job
 from app.stats.data import Selection
-from app.stats.modes import categories, category_counts, modes
+from app.stats.modes import reference_labels
 from app.stats.scores import agreement_score
 
 
@@ -33,7 +33,8 @@ class Calibration:
 
 
 def human_modes(seed: int, human_preferences: dict[int, list[float]]) -> dict[int, float]:
-    """The most common human label of each comparison (ties broken as everywhere: stats.modes)."""
+    """The humans' reference label of each comparison, as in the evaluator table
+    (stats.modes.reference_labels: the mode, ties broken by the seed; the median if soft)."""
     ids = np.array(sorted(human_preferences), dtype=np.int64)
     item = (
         np.concatenate(
@@ -43,8 +44,8 @@ def human_modes(seed: int, human_preferences: dict[int, list[float]]) -> dict[in
         else np.empty(0, dtype=np.int64)
     )
     preference = np.array([p for cid in ids for p in human_preferences[int(cid)]], dtype=float)
-    counts = category_counts(item, categories(preference), len(ids))
-    return dict(zip(ids.tolist(), modes(counts, ids, seed).tolist(), strict=True))
+    references = reference_labels(item, preference, len(ids), ids, seed)
+    return dict(zip(ids.tolist(), references.tolist(), strict=True))
 
 
 def calibration(reader: Session | Connection, job_id: int, seed: int) -> dict[str, Calibration]:

@@ -3,6 +3,7 @@ order (server-side cursors on PostgreSQL), never as ORM objects."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,10 +11,10 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import ColumnElement, Connection, FromClause, Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Connection, FromClause, Select, and_, case, func, select
 from sqlalchemy.orm import aliased
 
-from app.db.dialect import stream_batches
+from app.db.dialect import line_regex_match, stream_batches
 from app.db.models import Annotation, Annotator, Comparison, Output, table
 
 GoldFilter = Literal["include", "exclude", "only"]
@@ -101,11 +102,23 @@ def joined_annotations(
     )
 
 
+# AlpacaEval's list detector (alpaca_eval.utils.contains_list): a line starting, after spaces, with
+# a bullet (*, •, -), a number with . or ), or a letter with . or ) and a space, then a word.
+LIST_ITEM = r"^\s*(?:[*•-]\s*|[0-9]+[.)]\s*|[a-zA-Z][.)]\s+)[^\w]*\w+"
+
+
 def has_list(text_column: ColumnElement[str]) -> ColumnElement[int]:
-    """1 where a text holds a Markdown list (a line starting with '- ', '* ' or '1. ')."""
-    markers = ("- ", "* ", "1. ")
-    patterns = [m + "%" for m in markers] + ["%\n" + m + "%" for m in markers]
-    return case((or_(*(text_column.like(p) for p in patterns)), 1), else_=0)
+    """1 where a text holds a list item by AlpacaEval's definition (LIST_ITEM)."""
+    return case((line_regex_match(text_column, LIST_ITEM), 1), else_=0)
+
+
+def _number(text: str | None) -> float:
+    """A posted metadata value as a finite float, else NaN."""
+    try:
+        value = float(text) if text is not None else math.nan
+    except ValueError:
+        return math.nan
+    return value if math.isfinite(value) else math.nan
 
 
 @dataclass
@@ -117,6 +130,9 @@ class ComparisonArrays:
     length_2: NDArray[np.float64]
     has_list_1: NDArray[np.bool_]
     has_list_2: NDArray[np.bool_]
+    instruction: NDArray[np.int64] = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    # metadata.instruction_difficulty as posted (an imported difficulty table), else NaN.
+    difficulty: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
     generators: list[str] = field(default_factory=list)
 
 
@@ -132,6 +148,8 @@ def load_comparisons(connection: Connection, job_id: int, gold: GoldFilter) -> C
             func.length(o2.c.text),
             has_list(o1.c.text),
             has_list(o2.c.text),
+            c.instruction_id,
+            comparisons_t.c["metadata"]["instruction_difficulty"].as_string(),
         )
         .select_from(
             comparisons_t.join(o1, o1.c.id == c.output_1_id).join(o2, o2.c.id == c.output_2_id)
@@ -143,7 +161,8 @@ def load_comparisons(connection: Connection, job_id: int, gold: GoldFilter) -> C
     if gold_term is not None:
         query = query.where(gold_term)
     codes: dict[str, int] = {}
-    columns: list[list[Any]] = [[] for _ in range(7)]
+    instructions: dict[Any, int] = {}
+    columns: list[list[Any]] = [[] for _ in range(9)]
     for batch in stream_batches(connection, query, BATCH_ROWS):
         for row in batch:
             columns[0].append(row[0])
@@ -151,6 +170,8 @@ def load_comparisons(connection: Connection, job_id: int, gold: GoldFilter) -> C
             columns[2].append(codes.setdefault(row[2], len(codes)))
             for k in range(3, 7):
                 columns[k].append(row[k])
+            columns[7].append(instructions.setdefault(row[7], len(instructions)))
+            columns[8].append(_number(row[8]))
     return ComparisonArrays(
         ids=np.array(columns[0], dtype=np.int64),
         generator_1=np.array(columns[1], dtype=np.int64),
@@ -159,6 +180,8 @@ def load_comparisons(connection: Connection, job_id: int, gold: GoldFilter) -> C
         length_2=np.array(columns[4], dtype=float),
         has_list_1=np.array(columns[5], dtype=bool),
         has_list_2=np.array(columns[6], dtype=bool),
+        instruction=np.array(columns[7], dtype=np.int64),
+        difficulty=np.array(columns[8], dtype=float),
         generators=list(codes),
     )
 

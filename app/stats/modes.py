@@ -52,3 +52,85 @@ def modes(counts: NDArray[np.float64], keys: NDArray[np.int64], seed: int) -> ND
     chosen = tied & (position == pick.astype(np.int64)[:, None])
     values = (chosen * CATEGORY_VALUES).sum(axis=1)
     return np.where(n_tied > 0, values, np.nan)
+
+
+def _is_soft(preferences: NDArray[np.float64]) -> NDArray[np.bool_]:
+    soft: NDArray[np.bool_] = ~np.isnan(preferences) & ~np.isin(preferences, CATEGORY_VALUES)
+    return soft
+
+
+def _sorted_groups(
+    items: NDArray[np.int64], preferences: NDArray[np.float64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """Parsed judgments sorted by (item, preference): (positions in the input, group start of
+    each, group size of each, sorted values)."""
+    parsed = np.flatnonzero(~np.isnan(preferences))
+    order = parsed[np.lexsort((preferences[parsed], items[parsed]))]
+    sorted_items = items[order]
+    _, starts, sizes = np.unique(sorted_items, return_index=True, return_counts=True)
+    group = np.repeat(np.arange(len(starts)), sizes)
+    return order, starts[group], sizes[group], preferences[order]
+
+
+def reference_labels(
+    items: NDArray[np.int64],
+    preferences: NDArray[np.float64],
+    n_items: int,
+    keys: NDArray[np.int64],
+    seed: int,
+) -> NDArray[np.float64]:
+    """The reference label of each item's judgments, AlpacaEval's Bayes estimator under the
+    absolute loss: the mode (ties broken by `modes`) when every label is 1, 1.5 or 2, else the
+    median of the preferences. NaN for an item without parsed judgments. `keys[i]` is item
+    i's comparison id."""
+    counts = category_counts(items, categories(preferences), n_items)
+    result = modes(counts, keys, seed)
+    soft_items = np.unique(items[_is_soft(preferences)])
+    if len(soft_items):
+        order, start, size, values = _sorted_groups(items, preferences)
+        first = np.flatnonzero(np.arange(len(order)) == start)
+        low = values[first + (size[first] - 1) // 2]
+        high = values[first + size[first] // 2]
+        median_item = items[order[first]]
+        wanted = np.isin(median_item, soft_items)
+        result[median_item[wanted]] = ((low + high) / 2)[wanted]
+    return result
+
+
+def leave_one_out_labels(
+    items: NDArray[np.int64],
+    preferences: NDArray[np.float64],
+    n_items: int,
+    keys: NDArray[np.int64],
+    seed: int,
+) -> NDArray[np.float64]:
+    """For each judgment, the reference label (as reference_labels) of the *other* parsed
+    judgments of its item; NaN when there are none or the judgment is unparsed. `keys[i]` is
+    the comparison id of judgment i."""
+    cats = categories(preferences)
+    counts = category_counts(items, cats, n_items)
+    own = np.zeros((len(cats), 3))
+    counted = cats >= 0
+    own[np.flatnonzero(counted), cats[counted]] = 1
+    result = np.where(counted, modes(counts[items] - own, keys, seed), np.nan)
+    soft = _is_soft(preferences)
+    if soft.any():
+        n_soft = np.bincount(items[soft], minlength=n_items)
+        others_soft = n_soft[items] - soft > 0
+        order, start, size, values = _sorted_groups(items, preferences)
+        rank = np.arange(len(order)) - start
+        others = size - 1
+
+        def without_self(k: NDArray[np.int64]) -> NDArray[np.float64]:
+            """The k-th smallest of the other values of each judgment's item."""
+            index = start + k + (k >= rank)
+            picked: NDArray[np.float64] = values[np.minimum(index, len(values) - 1)]
+            return picked
+
+        has_others = others > 0
+        k_low = np.maximum((others - 1) // 2, 0)
+        k_high = np.maximum(others // 2, 0)
+        median = (without_self(k_low) + without_self(k_high)) / 2
+        use_median = others_soft[order] & has_others
+        result[order[use_median]] = median[use_median]
+    return result

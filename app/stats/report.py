@@ -11,11 +11,13 @@ from dataclasses import asdict, fields
 from typing import Any, TypeVar
 
 import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import Engine
 
 from app.db.session import read_connection
 from app.stats.calibration import calibration
 from app.stats.data import (
+    ComparisonArrays,
     JudgmentArrays,
     Selection,
     load_annotators,
@@ -23,11 +25,22 @@ from app.stats.data import (
     load_judgments,
 )
 from app.stats.evaluators import ItemFeatures, Judgments, evaluator_table
+from app.stats.length_control import length_controlled_table
 from app.stats.modes import categories
-from app.stats.rankings import ratings, win_rate_table
+from app.stats.rankings import orientation, ratings, win_rate_table
 from app.stats.raters import human_agreement_summary
+from app.stats.validity import simulator_validity
 
-TABLES = ("evaluators", "agreement", "win_rates", "ratings", "calibration")
+TABLES = (
+    "evaluators",
+    "agreement",
+    "win_rates",
+    "length_controlled",
+    "ratings",
+    "calibration",
+    "simulator_validity",
+    "simulator_leaderboards",
+)
 T = TypeVar("T")
 
 
@@ -56,7 +69,10 @@ def job_statistics(
     seed: int,
     reference_generator: str | None,
     bootstrap_rounds: int,
+    deadline: float | None = None,
 ) -> dict[str, Any]:
+    """Every table of docs/statistics.md. The rating bootstrap stops at `deadline`
+    (time.monotonic()) with the rounds it has run."""
     # The two reads are mostly database time: run them side by side on two connections.
     with ThreadPoolExecutor(max_workers=2) as pool:
         comparisons_read = pool.submit(_read, engine, load_comparisons, job_id, selection.gold)
@@ -80,6 +96,7 @@ def job_statistics(
         item=item,
         item_key=raw.comparison_id,
         annotator=codes,
+        repeat=raw.repeat,
         is_human=is_human.astype(bool),
         preference=raw.preference,
         shown_swapped=raw.shown_swapped,
@@ -87,7 +104,10 @@ def job_statistics(
         seconds=raw.seconds,
     )
     features = ItemFeatures(
-        comparisons.length_1, comparisons.length_2, comparisons.has_list_1, comparisons.has_list_2
+        comparisons.length_1,
+        comparisons.length_2,
+        comparisons.has_list_1,
+        comparisons.has_list_2,
     )
     human = judgments.is_human
     gen_1, gen_2 = comparisons.generator_1[item], comparisons.generator_2[item]
@@ -108,23 +128,82 @@ def job_statistics(
             codes[human], item[human], categories(raw.preference[human])
         ),
         "win_rates": win_rate_table(
-            gen_1, gen_2, codes, raw.preference, comparisons.generators, names, reference_generator
-        ),
-        "ratings": ratings(
-            raw.comparison_id,
             gen_1,
             gen_2,
+            codes,
             raw.preference,
             comparisons.generators,
-            rounds=bootstrap_rounds,
-            seed=seed,
+            names,
+            reference_generator,
+            comparison=raw.comparison_id,
         ),
     }
+    report["length_controlled"] = _length_controlled(
+        comparisons, item, codes, raw.preference, names, reference_generator, report, deadline
+    )
+    report["ratings"], fit = ratings(
+        raw.comparison_id,
+        gen_1,
+        gen_2,
+        raw.preference,
+        comparisons.generators,
+        rounds=bootstrap_rounds,
+        seed=seed,
+        deadline=deadline,
+    )
+    report["ratings_fit"] = fit.describe()
+    report["simulator_validity"], report["simulator_leaderboards"] = simulator_validity(
+        raw.comparison_id,
+        gen_1,
+        gen_2,
+        raw.preference,
+        codes,
+        judgments.is_human,
+        names,
+        comparisons.generators,
+        reference_generator,
+        rounds=bootstrap_rounds,
+        seed=seed,
+        deadline=deadline,
+    )
     # Live calibration: each simulated annotator against the humans on comparisons both judged.
     with read_connection(engine) as connection:
         report["calibration"] = [asdict(c) for c in calibration(connection, job_id, seed).values()]
     cleaned: dict[str, Any] = _clean(report)
     return cleaned
+
+
+def _length_controlled(
+    comparisons: ComparisonArrays,
+    item: NDArray[np.int64],
+    judge: NDArray[np.int64],
+    preference: NDArray[np.float64],
+    judge_names: list[str],
+    reference_generator: str | None,
+    report: dict[str, Any],
+    deadline: float | None,
+) -> list[dict[str, Any]]:
+    """Length-controlled win rates of the win-rate rows of each judge, in comparison order."""
+    parsed = ~np.isnan(preference)
+    order = np.flatnonzero(parsed)[np.argsort(item[parsed], kind="stable")]
+    item, judge, p = item[order], judge[order], preference[order]
+    gen_1, gen_2 = comparisons.generator_1[item], comparisons.generator_2[item]
+    flipped = orientation(gen_1, gen_2, comparisons.generators, reference_generator)
+    length_1, length_2 = comparisons.length_1[item], comparisons.length_2[item]
+    return length_controlled_table(
+        report["win_rates"],
+        judge,
+        np.where(flipped, gen_1, gen_2),
+        np.where(flipped, gen_2, gen_1),
+        np.where(flipped, 2 - p, p - 1),
+        np.where(flipped, length_1, length_2),
+        np.where(flipped, length_2, length_1),
+        comparisons.instruction[item],
+        judge_names,
+        comparisons.generators,
+        deadline,
+        comparisons.difficulty[item],
+    )
 
 
 # The columns of each table, so an empty table still has its header.
@@ -162,17 +241,57 @@ COLUMNS = {
         "n",
         "win_rate",
         "standard_error",
+        "discrete_win_rate",
         "wins",
         "losses",
         "draws",
     ],
-    "ratings": ["generator", "rating", "ci_low", "ci_high", "n_judgments"],
+    "ratings": ["generator", "rating", "ci_low", "ci_high", "n_judgments", "group"],
+    "length_controlled": [
+        "judge",
+        "generator",
+        "opponent",
+        "n",
+        "win_rate",
+        "discrete_win_rate",
+        "lc_win_rate",
+        "lc_standard_error",
+        "weight_length",
+        "weight_difficulty",
+        "weight_intercept",
+        "difficulty",
+    ],
     "calibration": ["annotator", "comparisons", "agreement", "low", "high"],
+    "simulator_validity": [
+        "annotator",
+        "n_generators",
+        "spearman",
+        "spearman_low",
+        "spearman_high",
+        "kendall",
+        "kendall_low",
+        "kendall_high",
+        "pairwise_accuracy",
+        "human_winner",
+        "simulated_winner",
+        "same_winner",
+    ],
+    "simulator_leaderboards": [
+        "generator",
+        "human_win_rate",
+        "simulated_win_rate",
+        "human_judgments",
+        "simulated_judgments",
+    ],
 }
 
 
-def table_csv(report: dict[str, Any], table: str) -> str:
-    rows = report[table] if table != "agreement" else [report["agreement"]]
+def table_csv(report: dict[str, Any] | None, table: str) -> str:
+    """One table as CSV; no report (not computed yet) gives the header alone."""
+    if report is None:
+        rows: list[dict[str, Any]] = []
+    else:
+        rows = report[table] if table != "agreement" else [report["agreement"]]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS[table], lineterminator="\n")
     writer.writeheader()

@@ -284,6 +284,13 @@ class Worker:
                 )
                 continue
             seed = self.jobs[task.job_id].seed
+            if task.output_1 == task.output_2:  # AlpacaFarm's rule: a tie, and no call
+                meta = {"config_sha256": row.config_sha256, "identical_outputs": True}  # type: ignore[union-attr]
+                if task.pool:
+                    meta["pool"] = task.pool
+                annotation = direct_annotation(task, row.id, 1.5, noisy=False, metadata=meta)  # type: ignore[union-attr]
+                immediate.append(Outcome(task, "done", annotation=annotation))
+                continue
             pool = claim.pools.get(task.pool or "", {})
             noise = noisy_preference(seed, task.key, row.name, pool.get("p_label_flip", 0.0))  # type: ignore[union-attr]
             if noise is not None:

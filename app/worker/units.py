@@ -166,7 +166,9 @@ def direct_annotation(
     noisy: bool,
     metadata: dict[str, Any],
 ) -> dict[str, Any]:
-    """An annotation made without a provider: a builtin baseline, or pool label noise."""
+    """An annotation made without a provider: a builtin baseline, pool label noise, or a tie
+    between identical outputs. No judge saw the outputs in an order, so `shown_swapped` is
+    unknown (position bias does not apply)."""
     return {
         "job_id": task.job_id,
         "comparison_id": task.comparison_id,
@@ -174,7 +176,7 @@ def direct_annotation(
         "repeat": 0,
         "preference": preference,
         "label": label_for(preference),
-        "shown_swapped": False,
+        "shown_swapped": None,
         "rationale": None,
         "raw_completion": None,
         "parse_error": None,

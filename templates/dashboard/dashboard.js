@@ -8,18 +8,28 @@
     return response.text();
   }
 
+  // The fragment is the cached report, or the last one while the server brings it up to date
+  // (data-pending): then it is fetched again until it is current.
   const statistics = document.getElementById("statistics");
-  if (statistics) {
+  function loadStatistics() {
     fetchHtml(statistics.dataset.statisticsUrl)
       .then(function (html) {
         statistics.innerHTML = html;
-        statistics.setAttribute("aria-busy", "false");
+        const age = document.getElementById("statistics-age");
+        const pending = age && age.dataset.pending === "true";
+        statistics.setAttribute("aria-busy", pending ? "true" : "false");
+        if (pending) setTimeout(loadStatistics, 5000);
       })
       .catch(function (error) {
-        document.getElementById("statistics-status").textContent =
-          "The statistics could not be computed (" + error.message + "); reload to try again.";
+        const status = document.getElementById("statistics-status") ||
+          document.getElementById("statistics-age");
+        if (status) {
+          status.textContent =
+            "The statistics could not be loaded (" + error.message + "); reload to try again.";
+        }
       });
   }
+  if (statistics) loadStatistics();
 
   const live = document.getElementById("live");
   const status = document.getElementById("live-status");

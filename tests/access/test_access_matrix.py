@@ -94,6 +94,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/dashboard/jobs/{job_id}/export"): DASHBOARD_JOB,
     ("GET", "/dashboard/jobs/{job_id}/disagreements"): DASHBOARD_JOB,
     ("GET", "/dashboard/jobs/{job_id}/comparisons/{comparison_id}"): DASHBOARD_JOB,
+    ("GET", "/dashboard/jobs/{job_id}/charts/{name}.svg"): DASHBOARD_JOB,
+    ("GET", "/dashboard/jobs/{job_id}/statistics/{table}.csv"): DASHBOARD_JOB,
 }
 
 # What each caller gets from each class: "ok" (served: any answer but a refusal), a status, or
@@ -205,6 +207,12 @@ def world(client: TestClient, make_account, engine: Engine, settings: Settings) 
         json=[{"id": "c1", "instruction": "q", "output_1": "a", "output_2": "b"}],
         headers=owner.headers,
     )
+    imported = client.post(  # a judgment, so that the job's statistics and charts have data
+        f"/api/v1/jobs/{job['id']}/annotations",
+        json=[{"comparison_id": "c1", "annotator": "matrix-judge", "preference": 2.0}],
+        headers=owner.headers,
+    )
+    assert imported.status_code == 200, imported.text
     credentials: dict[str, tuple[str | None, str | None, str | None]] = {
         "anonymous": (None, None, None),
         "bad token": ("pf_not-a-real-token", "not-a-real-session", None),
@@ -236,13 +244,22 @@ def world(client: TestClient, make_account, engine: Engine, settings: Settings) 
     return World(job["id"], comparison_id, accounts["rater"].id, assignment_id, credentials)
 
 
+def _name_in(path: str) -> str:
+    if path.startswith("/dashboard/static"):
+        return "dashboard.js"
+    if "/charts/" in path:
+        return "ratings"
+    return "longest"
+
+
 def _request(client: TestClient, world: World, method: str, path: str, identity: str) -> Any:
     token, cookie, csrf = world.credentials[identity]
     url = path.format(
         job_id=world.job_id,
         user_id=world.rater_id,
         comparison_id=world.comparison_id,
-        name="dashboard.js" if path.startswith("/dashboard/static") else "longest",
+        name=_name_in(path),
+        table="evaluators",
     )
     if url == "/static":
         url = "/static/app.css"

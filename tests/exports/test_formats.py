@@ -23,16 +23,23 @@ COLUMNS = {
     "annotations": {
         "annotation_id", "comparison_id", "generator_1", "generator_2", "annotator",
         "annotator_kind", "repeat", "preference", "label", "shown_swapped", "is_noisy_label",
-        "cost_usd", "latency_ms", "seconds_on_task", "created_at",
+        "cost_usd", "latency_ms", "seconds_on_task", "created_at", "rationale", "parse_error",
+        "raw_completion_chars", "config_sha256", "prompt_tokens", "completion_tokens", "source",
     },
     "alpaca_farm": {
         "comparison_id", "instruction", "input", "output_1", "output_2", "preference",
         "generator_1", "generator_2",
     },
-    "trl": {"comparison_id", "prompt", "chosen", "rejected", "margin"},
-    "openai_dpo": {"comparison_id", "input", "preferred_output", "non_preferred_output"},
+    "trl": {
+        "comparison_id", "prompt", "chosen", "rejected", "chosen_generator", "rejected_generator",
+        "vote_agreement",
+    },
+    "openai_dpo": {"input", "preferred_output", "non_preferred_output"},
     "hh_rlhf": {"comparison_id", "chosen", "rejected"},
-    "arena": {"comparison_id", "question_id", "model_a", "model_b", "winner", "judge"},
+    "arena": {
+        "comparison_id", "question_id", "model_a", "model_b", "winner", "judge", "anony",
+        "tstamp", "turn",
+    },
 }  # fmt: skip
 ROWS = {
     "annotations": N_JUDGMENTS,
@@ -64,8 +71,8 @@ def test_jsonl_loads_with_datasets(download, tmp_path: Path, fmt: str) -> None:
     dataset = load(saved(tmp_path, response, f"{fmt}.jsonl"), "json", tmp_path)
     assert set(dataset.column_names) == COLUMNS[fmt]
     assert dataset.num_rows == ROWS[fmt]
-    known = {c["id"] for c in comparisons()}
-    assert set(dataset["comparison_id"]) <= known
+    if "comparison_id" in COLUMNS[fmt]:
+        assert set(dataset["comparison_id"]) <= {c["id"] for c in comparisons()}
 
 
 @pytest.mark.parametrize("fmt", ["annotations", "trl"])
@@ -85,9 +92,13 @@ def test_trl_rows_have_distinct_chosen_and_rejected_and_no_ties(download) -> Non
     index = {c["id"]: k for k, c in enumerate(comparisons())}
     for line in lines:
         k = index[line["comparison_id"]]
-        winner = comparisons()[k]["output_1" if majority(k) == 1 else "output_2"]
-        assert line["chosen"] == winner
-        assert 0 < line["margin"] <= 1
+        side = "1" if majority(k) == 1 else "2"
+        other = "2" if side == "1" else "1"
+        assert line["chosen"] == comparisons()[k][f"output_{side}"]
+        assert line["chosen_generator"] == comparisons()[k][f"generator_{side}"]
+        assert line["rejected_generator"] == comparisons()[k][f"generator_{other}"]
+        assert 0 < line["vote_agreement"] <= 1
+        assert "margin" not in line  # TRL would train toward it as a reward gap
 
 
 def test_conversational_trl_has_message_lists_in_parquet(download, tmp_path: Path) -> None:
@@ -109,13 +120,24 @@ def test_mean_aggregation_and_minimum_judgments(download) -> None:
 
 
 def test_ties_are_kept_where_the_format_can_say_so(download) -> None:
-    lines = [
-        orjson.loads(x) for x in download(format="alpaca_farm", ties="keep").content.splitlines()
-    ]
-    assert len(lines) == N_COMPARISONS
-    assert sum(line["preference"] == 1.5 for line in lines) == N_COMPARISONS - DECIDED
     arena = [orjson.loads(x) for x in download(format="arena", ties="keep").content.splitlines()]
+    assert len(arena) == N_JUDGMENTS
     assert {line["winner"] for line in arena} == {"model_a", "model_b", "tie"}
+
+
+def test_alpaca_farm_refuses_to_keep_ties_it_cannot_encode(download) -> None:
+    response = download(format="alpaca_farm", ties="keep")
+    assert response.status_code == 422
+    detail = response.json()["error"]["details"][0]
+    assert detail["field"] == "ties" and "AlpacaFarm" in detail["reason"]
+
+
+def test_alpaca_farm_preferences_are_the_integers_alpaca_farm_reads(download) -> None:
+    lines = [orjson.loads(x) for x in download(format="alpaca_farm").content.splitlines()]
+    assert len(lines) == DECIDED
+    # AlpacaFarm's reward-model preprocessing: label = {1: 0, 2: 1}[preference].
+    labels = [{1: 0, 2: 1}[line["preference"]] for line in lines]
+    assert set(labels) == {0, 1}
 
 
 def test_train_test_split_keeps_each_instruction_on_one_side(download) -> None:

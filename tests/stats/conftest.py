@@ -64,6 +64,14 @@ def judgment(comparison: str, annotator: str, preference: float, **fields: Any) 
 @pytest.fixture
 def alpaca_job(client: TestClient, researcher, judged_job, alpaca_outputs, alpaca_judgments):
     """AlpacaEval's 2,415 comparisons (reference as output_1) with its 4,830 real judgments."""
+    return build_alpaca_job(researcher, judged_job, alpaca_outputs, alpaca_judgments)
+
+
+def build_alpaca_job(
+    researcher, judged_job, alpaca_outputs, alpaca_judgments, difficulty=None
+) -> dict[str, Any]:
+    """The AlpacaEval job; `difficulty(instruction number)` adds an imported difficulty table
+    as each comparison's metadata.instruction_difficulty."""
     index = {
         text: n for n, text in enumerate(dict.fromkeys(o["instruction"] for o in alpaca_outputs))
     }
@@ -78,6 +86,11 @@ def alpaca_job(client: TestClient, researcher, judged_job, alpaca_outputs, alpac
             "output_2": o["output"],
             "generator_1": REFERENCE,
             "generator_2": o["generator"],
+            **(
+                {"metadata": {"instruction_difficulty": difficulty(index[o["instruction"]])}}
+                if difficulty
+                else {}
+            ),
         }
         for o in alpaca_outputs
         if o["generator"] != REFERENCE

@@ -207,7 +207,9 @@ def test_csv_returns_the_named_table(client: TestClient, researcher, judged_job)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
     lines = response.text.splitlines()
-    assert lines[0] == "judge,generator,opponent,n,win_rate,standard_error,wins,losses,draws"
+    assert lines[0] == (
+        "judge,generator,opponent,n,win_rate,standard_error,discrete_win_rate,wins,losses,draws"
+    )
     assert lines[1].startswith("judge,model-b,model-a,1,100.0,")
 
 
@@ -256,3 +258,26 @@ def test_a_job_without_judgments_has_empty_tables(
     ).text
     assert csv_text.startswith("annotator,kind,n_judgments,human_agreement,")
     assert len(csv_text.splitlines()) == 1  # the header alone
+
+
+def test_the_evaluator_and_calibration_tables_break_human_ties_alike(
+    client: TestClient, researcher, judged_job
+) -> None:
+    """Two humans split 1 / 2 on every comparison: the seed picks the reference. A judge that
+    always says 2 scores the same against it in both tables, whatever the seed (issue 13.9)."""
+    comparisons = [pair(n) for n in range(12)]
+    judgments = []
+    for n in range(12):
+        judgments += [judgment(f"c{n}", "human-a", 1.0), judgment(f"c{n}", "human-b", 2.0)]
+        judgments.append(judgment(f"c{n}", "judge", 2.0))
+    routing = {"policy": "active", "calibration_fraction": 1.0}
+    job = judged_job(researcher, comparisons, judgments, routing=routing)
+    seen = set()
+    for seed in range(4):
+        stats = get_stats(client, researcher, job["id"], seed=seed, bootstrap=0)
+        evaluators = evaluator(stats, "judge")["human_agreement"]
+        [calibration] = stats["calibration"]
+        assert calibration["annotator"] == "judge"
+        assert calibration["agreement"] == pytest.approx(evaluators)
+        seen.add(round(evaluators, 9))
+    assert len(seen) > 1  # the seed does decide the ties
