@@ -8,7 +8,15 @@ from fastapi import APIRouter, Header, Query, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.api.schemas import JobCreate, JobOut, JobPage, JobProgress, JobUpdate
+from app.api.schemas import (
+    GuidelinesOut,
+    GuidelinesVersionOut,
+    JobCreate,
+    JobOut,
+    JobPage,
+    JobProgress,
+    JobUpdate,
+)
 from app.db.models import Job, User
 from app.db.paging import keyset_page
 from app.http.deps import ApiUser, SessionDep
@@ -16,6 +24,7 @@ from app.http.pagination import decode_cursor, page_cursor
 from app.jobs.access import load_visible_job, visible_jobs
 from app.jobs.counts import job_counts
 from app.jobs.lifecycle import create_job, update_job
+from app.jobs.rating_setup import guidelines_history
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
@@ -33,6 +42,8 @@ def job_out(job: Job, owner_email: str, counts: JobProgress | None = None) -> Jo
         spent_usd=job.spent_usd,
         seed=job.seed,
         reference_generator=job.reference_generator,
+        preference_scale=job.preference_scale,
+        guidelines_version=job.guidelines_version,
         created_at=job.created_at,
         updated_at=job.updated_at,
         progress=counts,
@@ -100,6 +111,23 @@ def read_job(job_id: int, user: ApiUser, session: SessionDep) -> JobOut:
 @router.patch("/{job_id}", response_model=JobOut, summary="Pause, resume, cancel or edit a job")
 def change_job(job_id: int, body: JobUpdate, user: ApiUser, session: SessionDep) -> JobOut:
     job = load_visible_job(session, user, job_id, for_update=True)
-    update_job(session, job, body.model_dump(mode="json", include=body.model_fields_set))
+    changes = body.model_dump(mode="json", include=body.model_fields_set)
+    update_job(session, job, changes, actor_id=user.id)
     session.flush()
     return _with_counts(session, job)
+
+
+@router.get(
+    "/{job_id}/guidelines",
+    response_model=GuidelinesOut,
+    summary="A job's rating guidelines: the current text and every version",
+)
+def read_guidelines(job_id: int, user: ApiUser, session: SessionDep) -> GuidelinesOut:
+    job = load_visible_job(session, user, job_id)
+    versions = guidelines_history(session, job.id)
+    current = next((v.text for v in versions if v.version == job.guidelines_version), "")
+    return GuidelinesOut(
+        current_version=job.guidelines_version,
+        text=current,
+        versions=[GuidelinesVersionOut(**vars(version)) for version in versions],
+    )

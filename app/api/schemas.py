@@ -7,6 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.db.scales import ScaleName
+from app.jobs.rating_setup import MAX_GUIDELINES_CHARS
+
 
 class Strict(BaseModel):
     """Unknown fields are errors: a typo must not be silently dropped."""
@@ -56,6 +59,17 @@ class JobCreate(Strict):
     budget_usd: float | None = Field(None, ge=0, description="Spend at which dispatch stops.")
     seed: int = Field(0, ge=0, le=2**62, description="Seeds every random choice of the job.")
     reference_generator: str | None = Field(None, max_length=200)
+    preference_scale: ScaleName = Field(
+        "binary",
+        description="How raters answer: `binary` (A / B / tie / both bad), `llama2_4` (a side and "
+        "4 levels, Llama 2's) or `likert_7` (symmetric 7 points). See docs/rating.md.",
+    )
+    guidelines: str | None = Field(
+        None,
+        max_length=MAX_GUIDELINES_CHARS,
+        description="Rating instructions in Markdown, shown to raters before their first "
+        "comparison and on every comparison (`?`).",
+    )
 
     model_config = ConfigDict(
         extra="forbid",
@@ -82,6 +96,15 @@ class JobUpdate(Strict):
     name: str | None = Field(None, min_length=1, max_length=200)
     budget_usd: float | None = Field(None, ge=0)
     routing: Routing | None = None
+    preference_scale: ScaleName | None = Field(
+        None, description="Refused (409 `scale_locked`) once a rater has judged in the job."
+    )
+    guidelines: str | None = Field(
+        None,
+        max_length=MAX_GUIDELINES_CHARS,
+        description="New rating instructions (Markdown): a changed text is a new version; "
+        "an empty string withdraws them.",
+    )
 
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"status": "paused"}, {"budget_usd": 50}]}
@@ -100,6 +123,8 @@ _JOB_EXAMPLE: dict[str, Any] = {
     "spent_usd": 3.12,
     "seed": 7,
     "reference_generator": "gpt4_1106_preview",
+    "preference_scale": "binary",
+    "guidelines_version": 1,
     "created_at": "2026-11-28T09:00:00Z",
     "updated_at": "2026-11-28T09:05:00Z",
     "progress": {
@@ -130,6 +155,10 @@ class JobOut(BaseModel):
     spent_usd: float
     seed: int
     reference_generator: str | None
+    preference_scale: str
+    guidelines_version: int = Field(
+        description="The current guidelines version (0: none); the text is at `…/guidelines`."
+    )
     created_at: datetime
     updated_at: datetime
     progress: JobProgress | None = None
@@ -224,6 +253,13 @@ class AnnotationOut(BaseModel):
     source: str
     metadata: dict[str, Any] | None
     created_at: datetime
+    strength: int | None = Field(
+        None, description="Graded scales: the level chosen (1 = weakest; 0 = the middle)."
+    )
+    guideline_version: int | None = Field(
+        None, description="The job's guidelines version the rater worked under."
+    )
+    version: int = Field(1, description="Raters' judgments: 2 and up after the rater changed it.")
 
 
 class AnnotationPage(BaseModel):
@@ -262,3 +298,16 @@ class AnnotationPage(BaseModel):
             ]
         }
     )
+
+
+class GuidelinesVersionOut(BaseModel):
+    version: int
+    text: str
+    author: str | None
+    created_at: datetime
+
+
+class GuidelinesOut(BaseModel):
+    current_version: int = Field(description="0 when the job has no guidelines.")
+    text: str = Field(description="The current text (Markdown); empty when none.")
+    versions: list[GuidelinesVersionOut] = Field(description="Every version, newest first.")

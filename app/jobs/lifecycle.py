@@ -14,7 +14,9 @@ from app.accounts.identity import Account
 from app.annotators.registry import unknown_names
 from app.db.dialect import insert_ignoring_conflicts
 from app.db.models import Job
+from app.db.scales import DEFAULT_SCALE
 from app.errors import RequestError
+from app.jobs.rating_setup import set_guidelines, set_preference_scale
 from app.routing.rerouting import reroute_untouched
 
 # The fields a researcher gives when creating a job (the API's JobCreate, dumped).
@@ -58,6 +60,7 @@ def create_job(
         "budget_usd": fields.get("budget_usd"),
         "seed": fields.get("seed", 0),
         "reference_generator": fields.get("reference_generator"),
+        "preference_scale": fields.get("preference_scale") or DEFAULT_SCALE,
         "status": "active",
         "idempotency_key": idempotency_key,
         "request_sha256": body_sha256,
@@ -67,6 +70,8 @@ def create_job(
         earlier = _replay(session, owner, idempotency_key or "", body_sha256)
         assert earlier is not None
         return CreatedJob(earlier, replayed=True)
+    if fields.get("guidelines"):
+        set_guidelines(session, job, fields["guidelines"], owner.id)
     return CreatedJob(job, replayed=False)
 
 
@@ -82,8 +87,9 @@ def _replay(session: Session, owner: Account, key: str, body_sha256: str) -> Job
     return job
 
 
-def update_job(session: Session, job: Job, changes: JobFields) -> None:
-    """Apply the given changes (keys present are set; `routing` re-routes untouched work)."""
+def update_job(session: Session, job: Job, changes: JobFields, actor_id: int | None = None) -> None:
+    """Apply the given changes (keys present are set; `routing` re-routes untouched work;
+    `guidelines` makes a new version by `actor_id` when the text changed)."""
     if job.status == "cancelled" and set(changes) - {"name"}:
         raise RequestError(
             409, "job_cancelled", f"job {job.id} is cancelled; only its name can change"
@@ -97,6 +103,10 @@ def update_job(session: Session, job: Job, changes: JobFields) -> None:
         job.budget_usd = changes["budget_usd"]
         if job.status == "budget_exhausted" and not job.over_budget:
             job.status = "active"
+    if changes.get("preference_scale") is not None:
+        set_preference_scale(session, job, changes["preference_scale"])
+    if changes.get("guidelines") is not None:
+        set_guidelines(session, job, changes["guidelines"], actor_id)
     if changes.get("status") is not None:
         _change_status(job, changes["status"])
 

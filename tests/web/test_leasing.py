@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.accounts.identity import Account
 from app.db.models import Assignment, Comparison, Job, User
 from app.db.session import unit_of_work
-from app.rating.assignment import JudgingError, assign_next, submit_judgment
+from app.rating.assignment import JudgingError, JudgmentForm, assign_next, submit_judgment
 from app.rating.settings import HumanSettings, human_settings
 from tests.web.conftest import assignments_of, comparison_rows, judgments_of
 
@@ -25,6 +25,8 @@ LEASE = HumanSettings(
     gold_accuracy_floor=None,
     gold_min_items=10,
     lease_seconds=60,
+    too_fast_seconds=3.0,
+    too_fast_share=None,
 )
 
 
@@ -76,7 +78,7 @@ def test_work_on_a_lapsed_lease_is_accepted_while_the_comparison_has_room(
     def lease_lapse_and_submit(session: Session, job: Job, user: Account) -> None:
         lease = assign_next(session, user, job, LEASE, now)
         assign_next(session, user, job, LEASE, late)  # expires it
-        submit_judgment(session, user, job, lease.id, "A", None, late)
+        submit_judgment(session, user, job, lease.id, JudgmentForm("A"), now=late)
 
     _as_request(engine, job_row["id"], rater.id, lease_lapse_and_submit)
     assert [a.status for a in assignments_of(db, job_row["id"])] == ["submitted"]
@@ -96,7 +98,7 @@ def test_work_on_a_lapsed_lease_is_refused_once_others_filled_the_comparison(
 
     def take_and_submit(session: Session, job: Job, user: Account) -> None:
         taken = assign_next(session, user, job, LEASE, later)
-        submit_judgment(session, user, job, taken.id, "B", None, later)
+        submit_judgment(session, user, job, taken.id, JudgmentForm("B"), now=later)
 
     _as_request(engine, job_row["id"], quick.id, take_and_submit)
     try:
@@ -104,7 +106,7 @@ def test_work_on_a_lapsed_lease_is_refused_once_others_filled_the_comparison(
             engine,
             job_row["id"],
             slow.id,
-            lambda s, job, user: submit_judgment(s, user, job, lease.id, "A", None, latest),
+            lambda s, job, user: submit_judgment(s, user, job, lease.id, JudgmentForm("A"), now=latest),
         )
         raise AssertionError("a lapsed lease on a full comparison was accepted")
     except JudgingError as error:
