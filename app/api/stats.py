@@ -22,7 +22,8 @@ router = APIRouter(prefix="/api/v1/jobs/{job_id}/stats", tags=["statistics"])
     description="JSON with four parts: `evaluators` (one row per annotator and one for the "
     "humans as a group: human agreement, price and seconds per 1000, bias, variance, "
     "P(prefers output_1 / the side shown first / the longer output / lists), share parsed), "
-    "`agreement` among humans (percent, Cohen, Fleiss, Krippendorff's alpha, Gwet's AC1), "
+    "`agreement` among humans (percent, Cohen, Fleiss, Krippendorff's alpha, Gwet's AC1; on a "
+    "graded scale also Krippendorff's ordinal alpha and quadratic weighted kappa), "
     "`win_rates` (per judge and generator pair, against the job's reference generator where "
     "it is in the pair) and `ratings` (Elo scale, seeded bootstrap 95 % intervals). "
     "`format=csv` returns the table named by `table`.",
@@ -53,6 +54,7 @@ def read_stats(
         seed=job.seed if seed is None else seed,
         reference_generator=job.reference_generator,
         bootstrap_rounds=bootstrap,
+        preference_scale=job.preference_scale,
     )
     if format == "csv":
         return Response(

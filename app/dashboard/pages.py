@@ -105,6 +105,7 @@ def statistics_fragment(
         seed=job.seed,
         reference_generator=job.reference_generator,
         bootstrap_rounds=BOOTSTRAP_ROUNDS,
+        preference_scale=job.preference_scale,
     )
     return render(
         request,

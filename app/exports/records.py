@@ -57,6 +57,8 @@ def judgment_query(options: ExportOptions, job_id: int) -> Select[Any]:
         a.latency_ms,
         a.seconds_on_task,
         a.created_at,
+        a.strength,
+        a.guideline_version,
     ]
     query = joined_annotations(
         columns, job_id, options.selection, with_annotators=True, with_comparisons=True
@@ -86,6 +88,8 @@ def _annotation_record(row: Any) -> Record:
         "latency_ms": row[13],
         "seconds_on_task": row[14],
         "created_at": row[15],
+        "strength": row[16],
+        "guideline_version": row[17],
     }
 
 

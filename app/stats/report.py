@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import numpy as np
 from sqlalchemy import Engine
 
+from app.db.scales import DEFAULT_SCALE, scale_named
 from app.db.session import read_connection
 from app.stats.calibration import calibration
 from app.stats.data import (
@@ -25,7 +26,7 @@ from app.stats.data import (
 from app.stats.evaluators import ItemFeatures, Judgments, evaluator_table
 from app.stats.modes import categories
 from app.stats.rankings import ratings, win_rate_table
-from app.stats.raters import human_agreement_summary
+from app.stats.raters import human_agreement_summary, ordinal_agreement_summary
 
 TABLES = ("evaluators", "agreement", "win_rates", "ratings", "calibration")
 T = TypeVar("T")
@@ -56,6 +57,7 @@ def job_statistics(
     seed: int,
     reference_generator: str | None,
     bootstrap_rounds: int,
+    preference_scale: str = DEFAULT_SCALE,
 ) -> dict[str, Any]:
     # The two reads are mostly database time: run them side by side on two connections.
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -104,9 +106,10 @@ def job_statistics(
             "annotators": len(names),
         },
         "evaluators": evaluator_table(judgments, features, names, kinds, seed),
-        "agreement": human_agreement_summary(
-            codes[human], item[human], categories(raw.preference[human])
-        ),
+        "agreement": {
+            **human_agreement_summary(codes[human], item[human], categories(raw.preference[human])),
+            **_ordinal_agreement(preference_scale, codes[human], item[human], raw.ordinal[human]),
+        },
         "win_rates": win_rate_table(
             gen_1, gen_2, codes, raw.preference, comparisons.generators, names, reference_generator
         ),
@@ -125,6 +128,17 @@ def job_statistics(
         report["calibration"] = [asdict(c) for c in calibration(connection, job_id, seed).values()]
     cleaned: dict[str, Any] = _clean(report)
     return cleaned
+
+
+def _ordinal_agreement(scale_name: str, rater: Any, item: Any, ordinal: Any) -> dict[str, Any]:
+    """Ordinal coefficients where the job's scale is graded (null on the binary scale)."""
+    scale = scale_named(scale_name)
+    summary: dict[str, Any] = {"scale": scale.name}
+    if not scale.graded:
+        return {**summary, "krippendorff_alpha_ordinal": None, "weighted_kappa": None}
+    positions = scale.ordinal_positions()
+    rank = np.where(np.isnan(ordinal), -1, np.nan_to_num(ordinal) - positions[0]).astype(np.int64)
+    return {**summary, **ordinal_agreement_summary(rater, item, rank, len(positions))}
 
 
 # The columns of each table, so an empty table still has its header.
@@ -154,6 +168,9 @@ COLUMNS = {
         "fleiss_items",
         "krippendorff_alpha",
         "gwet_ac1",
+        "scale",
+        "krippendorff_alpha_ordinal",
+        "weighted_kappa",
     ],
     "win_rates": [
         "judge",

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import web_login
-from tests.web.test_browser import browser, open_page  # noqa: F401  (the same browser setup)
+from tests.web.conftest import browser, open_page  # noqa: F401  (the same browser setup)
 
 PASSWORD = "dashboard researcher password"
 GENERATORS = ("model-a", "model-b", "model-c")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -155,3 +158,120 @@ def comparison_by_external_id(db: Session, job_id: int, external_id: str) -> Com
     )
     assert comparison is not None
     return comparison
+
+
+# Browser tests: Debian's chromium, headless, driven by Playwright.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+BROWSER_PASSWORD = "browser rater password"
+DESKTOP = {"width": 1400, "height": 900}
+PHONE = {"width": 390, "height": 844}
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("PREFARM_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"browser tests are required here but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def open_page(browser, live_url):
+    """A new desktop page (1400 x 900) in a context of its own (its own cookies)."""
+    from tests.web.accessibility import serve_axe
+
+    contexts = []
+
+    def open_(**options: Any) -> Any:
+        context = browser.new_context(base_url=live_url, viewport=DESKTOP, **options)
+        serve_axe(context)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def open_phone(open_page):
+    """A new page as a phone shows it: 390 x 844, touch, a coarse pointer."""
+
+    def open_() -> Any:
+        return open_page(viewport=PHONE, is_mobile=True, has_touch=True)
+
+    return open_
+
+
+def screenshot_dir() -> Path:
+    """Where the browser tests save screenshots (.ci/run lists them when a run fails)."""
+    root = Path(os.environ.get("PREFARM_TEST_ARTIFACTS") or REPOSITORY / "test-artifacts")
+    folder = root / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _settled(page: Any) -> None:
+    """Two animation frames: media queries and the script's layout have applied."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+@pytest.fixture
+def check_page(request: pytest.FixtureRequest) -> Callable[..., None]:
+    """Check the page as it is now at 1400 x 900 and at 390 x 844: no serious or critical axe
+    violation at either size, and a screenshot of each, named after the test and `name`."""
+    from tests.web.accessibility import serious_violations
+
+    def check(page: Any, name: str, sizes: tuple[dict[str, int], ...] = (DESKTOP, PHONE)) -> None:
+        before = page.viewport_size
+        for size in sizes:
+            page.set_viewport_size(size)
+            _settled(page)
+            file = f"{request.node.name}-{name}-{size['width']}x{size['height']}.png"
+            page.screenshot(path=str(screenshot_dir() / file))
+            violations = serious_violations(page)
+            assert violations == [], f"axe at {size['width']} px on {name}: {violations}"
+        page.set_viewport_size(before)
+        _settled(page)
+
+    return check
+
+
+def log_in(page: Any, email: str, password: str = BROWSER_PASSWORD) -> None:
+    page.goto("/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+
+
+def browser_rater(make_account: Callable[..., Any], engine: Engine, *job_ids: int) -> Any:
+    """A rater with a password (to log in through the form) allowed on the given jobs."""
+    account = make_account("rater", password=BROWSER_PASSWORD)
+    with unit_of_work(engine) as session:
+        session.add_all(RaterJob(user_id=account.id, job_id=job_id) for job_id in job_ids)
+    return account
