@@ -129,7 +129,10 @@ def _rated_today(user_id: int) -> ScalarSelect[int]:
 
 def _capped_count(*conditions: ColumnExpressionArgument[bool]) -> ScalarSelect[int]:
     """How many comparisons meet the conditions, counted up to LEFT_COUNT_CAP + 1 rows."""
-    rows = select(Comparison.id).where(*conditions).limit(LEFT_COUNT_CAP + 1).subquery()
+    # Correlated to the jobs of an enclosing statement (the job list counts every job at once).
+    rows = (
+        select(Comparison.id).where(*conditions).correlate(Job).limit(LEFT_COUNT_CAP + 1)
+    ).subquery()
     return select(func.count()).select_from(rows).scalar_subquery()
 
 

@@ -76,9 +76,32 @@ class WebRater:
             follow_redirects=False,
         )
 
-    def judge(self, job_id: int, assignment_id: int, choice: str, reason: str = "") -> Any:
+    def judge(
+        self, job_id: int, assignment_id: int, choice: str, reason: str = "", **form: Any
+    ) -> Any:
         return self.post(
-            job_id, assignment_id=assignment_id, action="submit", choice=choice, reason=reason
+            job_id,
+            assignment_id=assignment_id,
+            action="submit",
+            choice=choice,
+            reason=reason,
+            **form,
+        )
+
+    def revise(self, job_id: int, assignment_id: int, choice: str, reason: str = "") -> Any:
+        return self.post(
+            job_id, assignment_id=assignment_id, action="revise", choice=choice, reason=reason
+        )
+
+    def read_guidelines(self, job_id: int) -> Any:
+        """Open the job's guidelines page and confirm reading its current version."""
+        page = self.client.get(f"/rate/{job_id}/guidelines")
+        version = re.search(r'name="version" value="(\d+)"', page.text)
+        assert version, "the guidelines page asks for no confirmation"
+        return self.client.post(
+            f"/rate/{job_id}/guidelines",
+            data={"csrf_token": csrf_of(page.text), "version": version.group(1)},
+            follow_redirects=False,
         )
 
     def skip(self, job_id: int, assignment_id: int) -> Any:
@@ -94,14 +117,36 @@ def web_login(client: TestClient, email: str, password: str) -> Any:
     )
 
 
+ADMIN_PASSWORD = "admin password"
+
+
+def page_csrf(client: TestClient, path: str = "/admin/raters") -> str:
+    """The CSRF token of the page at `path` (every form of a login session has the same)."""
+    return csrf_of(client.get(path).text)
+
+
+@pytest.fixture
+def admin_client(make_account, client: TestClient) -> TestClient:
+    """The test client, logged in as an admin through the login form."""
+    admin = make_account("admin", password=ADMIN_PASSWORD)
+    assert web_login(client, admin.email, ADMIN_PASSWORD).headers["location"] == "/admin/raters"
+    return client
+
+
 @pytest.fixture
 def human_job(researcher, make_job, client: TestClient) -> Callable[..., dict[str, Any]]:
-    """A job routed to humans with the given comparisons (default: 10 plain ones)."""
+    """A job routed to humans with the given comparisons (default: 10 plain ones), created with
+    the given job fields (e.g. a preference scale, guidelines) and human settings."""
 
     def make(
-        k: int = 1, rows: list[dict[str, Any]] | None = None, **settings: Any
+        k: int = 1,
+        rows: list[dict[str, Any]] | None = None,
+        job_fields: dict[str, Any] | None = None,
+        **settings: Any,
     ) -> dict[str, Any]:
-        job = make_job(researcher, routing={"policy": "human"}, human_overlap=k)
+        job = make_job(
+            researcher, routing={"policy": "human"}, human_overlap=k, **(job_fields or {})
+        )
         response = client.post(
             f"/api/v1/jobs/{job['id']}/comparisons",
             json=rows if rows is not None else comparison_rows(10),

@@ -10,6 +10,7 @@ from tests.web.conftest import (
     log_in,
 )
 
+
 def _side_of_first_output(page) -> str:
     """'A' if output_1 (the FIRST answer) is on the left, else 'B'."""
     return "A" if "FIRST answer" in page.inner_text("#output-a") else "B"

@@ -106,7 +106,9 @@ def test_work_on_a_lapsed_lease_is_refused_once_others_filled_the_comparison(
             engine,
             job_row["id"],
             slow.id,
-            lambda s, job, user: submit_judgment(s, user, job, lease.id, JudgmentForm("A"), now=latest),
+            lambda s, job, user: submit_judgment(
+                s, user, job, lease.id, JudgmentForm("A"), now=latest
+            ),
         )
         raise AssertionError("a lapsed lease on a full comparison was accepted")
     except JudgingError as error:
