@@ -228,7 +228,7 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # one Playwright per module: tests/dashboard imports it too
 def browser() -> Iterator[Any]:
     if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
         _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
@@ -250,7 +250,7 @@ def open_page(browser, live_url):
     contexts = []
 
     def open_(**options: Any) -> Any:
-        context = browser.new_context(base_url=live_url, viewport=DESKTOP, **options)
+        context = browser.new_context(base_url=live_url, **{"viewport": DESKTOP, **options})
         serve_axe(context)
         contexts.append(context)
         page = context.new_page()
@@ -297,7 +297,7 @@ def check_page(request: pytest.FixtureRequest) -> Callable[..., None]:
             page.set_viewport_size(size)
             _settled(page)
             file = f"{request.node.name}-{name}-{size['width']}x{size['height']}.png"
-            page.screenshot(path=str(screenshot_dir() / file))
+            page.screenshot(path=str(screenshot_dir() / file), full_page=True)
             violations = serious_violations(page)
             assert violations == [], f"axe at {size['width']} px on {name}: {violations}"
         page.set_viewport_size(before)

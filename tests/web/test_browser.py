@@ -17,13 +17,14 @@ def _side_of_first_output(page) -> str:
 
 
 def test_a_rater_rates_by_keyboard_and_mouse_skips_and_logs_out(
-    human_job, make_account, engine, open_page, db
+    human_job, make_account, engine, open_page, check_page, db
 ):
     job = human_job(k=1, rows=comparison_rows(10))
     rater = browser_rater(make_account, engine, job["id"])
     page = open_page()
     log_in(page, rater.email)
     page.goto(f"/rate/{job['id']}")
+    check_page(page, "rating")
 
     wanted = ["output_1", "output_2", "tie", "both_bad", "output_1", "output_2", "output_1"]
     expected: dict[int, str] = {}
