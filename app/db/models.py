@@ -131,6 +131,7 @@ class Job(CreatedAt, Base):
     __tablename__ = "jobs"
     __table_args__ = (
         CheckConstraint(_one_of("status", JOB_STATUSES), name="ck_jobs_status"),
+        # PostgreSQL only (migration 0008 cannot add a CHECK to an existing SQLite table).
         CheckConstraint(_one_of("preference_scale", SCALE_NAMES), name="ck_jobs_preference_scale"),
         UniqueConstraint("owner_id", "idempotency_key", name="uq_jobs_owner_idempotency_key"),
     )
@@ -251,6 +252,7 @@ class Annotation(CreatedAt, Base):
         CheckConstraint(
             "label IS NULL OR " + _one_of("label", LABELS), name="ck_annotations_label"
         ),
+        # PostgreSQL only (migration 0008 cannot add a CHECK to an existing SQLite table).
         CheckConstraint("strength IS NULL OR strength >= 0", name="ck_annotations_strength"),
         Index("ix_annotations_job_id_id", "job_id", "id"),
     )

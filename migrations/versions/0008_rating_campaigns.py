@@ -8,6 +8,12 @@ Downgrade DROPS DATA: every guidelines text, the judgments' strengths, guideline
 idle times, the replaced judgment versions kept for audit, the too-fast settings and the rater
 groups. The current version of each judgment stays in `annotations`.
 
+Columns are added and dropped with plain ALTER TABLE on both databases, never by rebuilding a
+table: on SQLite a rebuild drops the old table, and with foreign keys on that cascades into
+every table that references it. So the two CHECK constraints (scale names, strength >= 0) are
+added on PostgreSQL only; SQLite cannot add a CHECK to an existing table without a rebuild, and
+there the application alone keeps those values valid.
+
 Revision ID: 0008
 Revises: 0004
 """
@@ -26,17 +32,22 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 SCALES = "preference_scale IN ('binary', 'llama2_4', 'likert_7')"
 
 
+def _postgres() -> bool:
+    return op.get_bind().dialect.name == "postgresql"
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("jobs") as batch:
-        batch.add_column(
-            sa.Column(
-                "preference_scale", sa.String(length=20), server_default="binary", nullable=False
-            )
-        )
-        batch.add_column(
-            sa.Column("guidelines_version", sa.Integer(), server_default="0", nullable=False)
-        )
-        batch.create_check_constraint("ck_jobs_preference_scale", SCALES)
+    op.add_column(
+        "jobs",
+        sa.Column(
+            "preference_scale", sa.String(length=20), server_default="binary", nullable=False
+        ),
+    )
+    op.add_column(
+        "jobs", sa.Column("guidelines_version", sa.Integer(), server_default="0", nullable=False)
+    )
+    if _postgres():
+        op.create_check_constraint("ck_jobs_preference_scale", "jobs", SCALES)
 
     op.create_table(
         "job_guidelines",
@@ -55,13 +66,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("job_id", "version"),
     )
 
-    with op.batch_alter_table("annotations") as batch:
-        batch.add_column(sa.Column("strength", sa.Integer(), nullable=True))
-        batch.add_column(sa.Column("guideline_version", sa.Integer(), nullable=True))
-        batch.add_column(sa.Column("version", sa.Integer(), server_default="1", nullable=False))
-        batch.add_column(sa.Column("idle_seconds", sa.Float(), nullable=True))
-        batch.create_check_constraint(
-            "ck_annotations_strength", "strength IS NULL OR strength >= 0"
+    op.add_column("annotations", sa.Column("strength", sa.Integer(), nullable=True))
+    op.add_column("annotations", sa.Column("guideline_version", sa.Integer(), nullable=True))
+    op.add_column(
+        "annotations", sa.Column("version", sa.Integer(), server_default="1", nullable=False)
+    )
+    op.add_column("annotations", sa.Column("idle_seconds", sa.Float(), nullable=True))
+    if _postgres():
+        op.create_check_constraint(
+            "ck_annotations_strength", "annotations", "strength IS NULL OR strength >= 0"
         )
 
     op.create_table(
@@ -84,36 +97,26 @@ def upgrade() -> None:
         ),
     )
 
-    with op.batch_alter_table("rater_jobs") as batch:
-        batch.add_column(
-            sa.Column("guidelines_seen", sa.Integer(), server_default="0", nullable=False)
-        )
-
-    with op.batch_alter_table("job_human_settings") as batch:
-        batch.add_column(sa.Column("too_fast_seconds", sa.Float(), nullable=True))
-        batch.add_column(sa.Column("too_fast_share", sa.Float(), nullable=True))
-
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(sa.Column("rater_group", sa.String(length=100), nullable=True))
+    op.add_column(
+        "rater_jobs", sa.Column("guidelines_seen", sa.Integer(), server_default="0", nullable=False)
+    )
+    op.add_column("job_human_settings", sa.Column("too_fast_seconds", sa.Float(), nullable=True))
+    op.add_column("job_human_settings", sa.Column("too_fast_share", sa.Float(), nullable=True))
+    op.add_column("users", sa.Column("rater_group", sa.String(length=100), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("rater_group")
-    with op.batch_alter_table("job_human_settings") as batch:
-        batch.drop_column("too_fast_share")
-        batch.drop_column("too_fast_seconds")
-    with op.batch_alter_table("rater_jobs") as batch:
-        batch.drop_column("guidelines_seen")
+    op.drop_column("users", "rater_group")
+    op.drop_column("job_human_settings", "too_fast_share")
+    op.drop_column("job_human_settings", "too_fast_seconds")
+    op.drop_column("rater_jobs", "guidelines_seen")
     op.drop_table("judgment_versions")
-    with op.batch_alter_table("annotations") as batch:
-        batch.drop_constraint("ck_annotations_strength", type_="check")
-        batch.drop_column("idle_seconds")
-        batch.drop_column("version")
-        batch.drop_column("guideline_version")
-        batch.drop_column("strength")
+    if _postgres():
+        op.drop_constraint("ck_annotations_strength", "annotations", type_="check")
+    for column in ("idle_seconds", "version", "guideline_version", "strength"):
+        op.drop_column("annotations", column)
     op.drop_table("job_guidelines")
-    with op.batch_alter_table("jobs") as batch:
-        batch.drop_constraint("ck_jobs_preference_scale", type_="check")
-        batch.drop_column("guidelines_version")
-        batch.drop_column("preference_scale")
+    if _postgres():
+        op.drop_constraint("ck_jobs_preference_scale", "jobs", type_="check")
+    op.drop_column("jobs", "guidelines_version")
+    op.drop_column("jobs", "preference_scale")
