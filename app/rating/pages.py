@@ -147,20 +147,15 @@ def _left_for_rater(
     """Comparisons pick_comparison could still give this rater: open ones they have not seen
     (not gold ones while gold items are served apart) plus, in gold mode, unseen gold items."""
     is_gold = Comparison.gold_preference.is_not(None)
-    plain = (Comparison.job_id == job_id, HUMAN_QUEUE, not_seen_by(user_id))
-    if isinstance(gold_mode, bool):
-        if not gold_mode:
-            return _capped_count(*plain)
-        gold = _capped_count(human_comparisons(job_id), is_gold, not_seen_by(user_id))
-        return _capped_count(*plain, ~is_gold) + gold
-    return case(
-        (
-            gold_mode,
-            _capped_count(*plain, ~is_gold)
-            + _capped_count(human_comparisons(job_id), is_gold, not_seen_by(user_id)),
-        ),
-        else_=_capped_count(*plain),
+    unseen = not_seen_by(user_id)
+    open_unseen = (Comparison.job_id == job_id, HUMAN_QUEUE, unseen)
+    every_open = _capped_count(*open_unseen)
+    gold_apart = _capped_count(*open_unseen, ~is_gold) + _capped_count(
+        human_comparisons(job_id), is_gold, unseen
     )
+    if isinstance(gold_mode, bool):
+        return gold_apart if gold_mode else every_open
+    return case((gold_mode, gold_apart), else_=every_open)
 
 
 def rater_progress(

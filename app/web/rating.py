@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from app.config import Settings
 from app.http.deps import RaterLogin, SessionDep, SettingsDep, check_csrf
 from app.http.pages import render
 from app.rating.actions import RaterPost, act
@@ -37,7 +38,7 @@ def _saved_text(view: RaterJobView, done: str | None) -> str:
     return texts.get(done, "")
 
 
-def _job_context(request: Request, view: RaterJobView, settings: SettingsDep) -> dict[str, Any]:
+def _job_context(view: RaterJobView, settings: Settings) -> dict[str, Any]:
     return {
         "job": view.job,
         "human": view.human,
@@ -80,7 +81,7 @@ def rating_page(
     view = rating_view(session, login.user, job_id, settings)
     if view.rater_job.guidelines_due:
         return RedirectResponse(f"/rate/{job_id}/guidelines", status_code=303)
-    context = _job_context(request, view.rater_job, settings)
+    context = _job_context(view.rater_job, settings)
     context.update(
         login=login,
         announcement=_saved_text(view.rater_job, done),
@@ -104,7 +105,7 @@ def revise_page(
     settings: SettingsDep,
 ) -> Response:
     view = revision_view(session, login.user, job_id, assignment_id, settings)
-    context = _job_context(request, view.rater_job, settings)
+    context = _job_context(view.rater_job, settings)
     context.update(
         login=login,
         on_screen=view.on_screen,
@@ -121,7 +122,7 @@ def guidelines_page(
     job_id: int, request: Request, login: RaterLogin, session: SessionDep, settings: SettingsDep
 ) -> Response:
     view = guidelines_view(session, login.user, job_id, settings)
-    context = _job_context(request, view, settings)
+    context = _job_context(view, settings)
     context.update(login=login, due=view.guidelines_due, first=view.guidelines_seen == 0)
     return render(request, "rate_guidelines.html", context)
 
