@@ -106,8 +106,8 @@ def parse_choice(job: Job, choice: str) -> Verdict:
 
 
 _REFUSALS = {
-    "paused": "This job is paused: your judgment was NOT saved. Nothing is lost on your side "
-    "either: the comparison stays yours while your lease lasts. Come back when the job resumes.",
+    "paused": "This job is paused: your judgment was NOT saved. The comparison stays yours while "
+    "your lease lasts: when the job resumes, open it again and send your answer.",
     "cancelled": "This job was cancelled: your judgment was NOT saved, and the job takes no more "
     "judgments. Thank you for your work on it.",
 }
