@@ -90,6 +90,12 @@ def skip_locked(query: Select[Any], *of: Any) -> Select[Any]:
     return query.with_for_update(skip_locked=True, of=list(of) or None)
 
 
+def lock_waiting(query: Select[Any], *of: Any) -> Select[Any]:
+    """Lock the picked rows, waiting for other transactions that hold them (PostgreSQL; after
+    the wait a row that no longer matches is passed over). Nothing to lock on SQLite."""
+    return query.with_for_update(of=list(of) or None)
+
+
 def key_in(session: Session, key: KeyColumn, values: list[Any]) -> Iterator[ColumnElement[bool]]:
     """Conditions `key is one of values`: one array parameter on PostgreSQL, IN lists of at
     most SQLITE_PARAMETER_CHUNK values on SQLite (its bound-parameter limit)."""

@@ -30,7 +30,7 @@ from sqlalchemy import ColumnElement, ColumnExpressionArgument, Row, exists, sel
 from sqlalchemy.orm import Session
 
 from app.accounts.identity import Account
-from app.db.dialect import insert_ignoring_conflicts, skip_locked
+from app.db.dialect import insert_ignoring_conflicts, lock_waiting, skip_locked
 from app.db.models import (
     _HUMAN_QUEUE,
     HUMAN_ROUTES,
@@ -139,13 +139,19 @@ def human_comparisons(job_id: ColumnExpressionArgument[int] | int) -> ColumnElem
 
 
 def pick_comparison(
-    session: Session, job: Job, user_id: int, human: HumanSettings, skip: set[int]
+    session: Session,
+    job: Job,
+    user_id: int,
+    human: HumanSettings,
+    skip: set[int],
+    *,
+    wait: bool = False,
 ) -> Pick | None:
     """The comparison to serve this rater next, or None when there is nothing for them.
 
     The one place that decides what raters see: a gold item at the job's gold rate, else the
     oldest comparison still below k that this rater has not seen. Rows other raters are
-    being assigned right now are skipped, not waited for.
+    being assigned right now are skipped, not waited for (with `wait`: waited for).
     """
     gold_mode = human.gold_rate > 0
     if gold_mode and random.random() < human.gold_rate:
@@ -166,7 +172,8 @@ def pick_comparison(
         query = query.where(Comparison.gold_preference.is_(None))
     if skip:
         query = query.where(Comparison.id.not_in(skip))
-    comparison_id = session.scalar(skip_locked(query.order_by(Comparison.id).limit(1), Comparison))
+    lock = lock_waiting if wait else skip_locked
+    comparison_id = session.scalar(lock(query.order_by(Comparison.id).limit(1), Comparison))
     return Pick(comparison_id, gold=False) if comparison_id is not None else None
 
 
@@ -252,18 +259,30 @@ def assign_next(
     swept = random.randrange(SWEEP_EVERY) == 0
     if swept:
         expire_lapsed_assignments(session, job, now)
-    assignment = _assign_new(session, user, job, human, now)
+    assignment = _assign_new(session, user, job, human, now, may_wait=not swept)
     if assignment is None and not swept and expire_lapsed_assignments(session, job, now):
-        assignment = _assign_new(session, user, job, human, now)
+        assignment = _assign_new(session, user, job, human, now, may_wait=False)
     return assignment
 
 
 def _assign_new(
-    session: Session, user: Account, job: Job, human: HumanSettings, now: datetime
+    session: Session,
+    user: Account,
+    job: Job,
+    human: HumanSettings,
+    now: datetime,
+    *,
+    may_wait: bool,
 ) -> Assignment | None:
+    """Lease the rater a new comparison. With `may_wait` (only while this transaction holds no
+    row lock, so waiting cannot deadlock), a first pick that finds every open comparison locked
+    by raters being served this instant waits for them, instead of telling this rater that
+    nothing is left while a comparison may still have room."""
     passed: set[int] = set()
-    for _ in range(_PICK_ATTEMPTS):
+    for attempt in range(_PICK_ATTEMPTS):
         pick = pick_comparison(session, job, user.id, human, passed)
+        if pick is None and may_wait and attempt == 0:
+            pick = pick_comparison(session, job, user.id, human, passed, wait=True)
         if pick is None:
             return None
         if not _claim(session, pick.comparison_id, job.human_overlap, enforce_k=not pick.gold):

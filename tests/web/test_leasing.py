@@ -9,7 +9,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+import pytest
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from app.accounts.identity import Account
@@ -177,3 +178,49 @@ def test_many_raters_at_once_never_exceed_k(human_job, make_rater, db):
         )
     ).all()
     assert leases == []
+
+
+@pytest.mark.postgres_only
+def test_a_rater_is_not_told_nothing_is_left_while_another_is_being_given_the_last_one(
+    on_postgres, human_job, make_rater, engine
+):
+    """The last open comparison is locked by a rater being served this instant (their request
+    has claimed it and not committed yet); a second rater waits for that request instead of
+    passing over the row and hearing that nothing is left, and gets the comparison's room."""
+    if not on_postgres:
+        pytest.skip("row locks and SKIP LOCKED: PostgreSQL only")
+    job_row = human_job(k=2, rows=comparison_rows(1))
+    first, second = make_rater(job_row["id"]), make_rater(job_row["id"])
+    with Session(engine) as holding:  # the first rater's request, mid-way
+        job = holding.get_one(Job, job_row["id"])
+        user = Account.of(holding.get_one(User, first.id))
+        assert assign_next(holding, user, job, LEASE) is not None
+        waiting: dict[str, Any] = {}
+
+        def second_request() -> None:
+            waiting["lease"] = _as_request(
+                engine, job_row["id"], second.id, lambda s, job, u: assign_next(s, u, job, LEASE)
+            )
+
+        thread = threading.Thread(target=second_request)
+        thread.start()
+        _until_a_query_waits_for_a_lock(engine)
+        holding.commit()
+    thread.join(30)
+    assert waiting["lease"] is not None
+
+
+def _until_a_query_waits_for_a_lock(engine: Engine) -> None:
+    with engine.connect() as connection:
+        for _ in range(500):
+            waiting = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"
+                )
+            ).scalar_one()
+            if waiting:
+                return
+            connection.rollback()
+            threading.Event().wait(0.01)
+    raise AssertionError("the second rater's request never waited for the first one's lock")
