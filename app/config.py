@@ -125,6 +125,13 @@ class Settings(BaseSettings):
     too_fast_seconds: float = Field(
         default=3.0, ge=0, description="Judgments quicker than this count as too fast."
     )
+    # Rating campaigns (app/rating): time on task.
+    idle_after_seconds: float = Field(
+        default=60,
+        ge=5,
+        description="On the rating page, time without any input beyond this counts as idle and "
+        "is left out of a judgment's time on task (as is time the tab is hidden).",
+    )
 
 
 @lru_cache

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import re
 import statistics
@@ -33,7 +34,8 @@ from app.db.models import RaterJob
 from app.db.session import unit_of_work
 from bench.common import fresh_database, researcher_token, served
 
-DATABASE = "prefarm_web_bench"
+# Another name lets two checkouts measure side by side on one PostgreSQL server.
+DATABASE = os.environ.get("PREFARM_BENCH_RATERS_DATABASE", "prefarm_web_bench")
 PASSWORD = "bench rater password"
 TARGET_P99_MS = 50.0
 _CSRF = re.compile(rb'name="csrf_token" value="([^"]+)"')

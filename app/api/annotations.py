@@ -85,6 +85,9 @@ def list_annotations(
             source=row.annotation.source,
             metadata=row.annotation.extra,
             created_at=row.annotation.created_at,
+            strength=row.annotation.strength,
+            guideline_version=row.annotation.guideline_version,
+            version=row.annotation.version,
         )
         for row in page.items
     ]

@@ -8,7 +8,15 @@ from fastapi import APIRouter, Header, Query, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.api.schemas import JobCreate, JobOut, JobPage, JobProgress, JobUpdate
+from app.api.schemas import (
+    GuidelinesOut,
+    GuidelinesVersionOut,
+    JobCreate,
+    JobOut,
+    JobPage,
+    JobProgress,
+    JobUpdate,
+)
 from app.db.models import Job, User
 from app.db.paging import keyset_page
 from app.db.values import INT32_MAX
@@ -18,6 +26,7 @@ from app.http.params import JobId
 from app.jobs.access import load_visible_job, visible_jobs
 from app.jobs.counts import job_counts
 from app.jobs.lifecycle import create_job, update_job
+from app.jobs.rating_setup import guidelines_history
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
@@ -36,6 +45,8 @@ def job_out(job: Job, owner_email: str, counts: JobProgress | None = None) -> Jo
         seed=job.seed,
         reference_generator=job.reference_generator,
         priority=job.priority,
+        preference_scale=job.preference_scale,
+        guidelines_version=job.guidelines_version,
         created_at=job.created_at,
         updated_at=job.updated_at,
         progress=counts,
@@ -112,3 +123,19 @@ def change_job(
     update_job(session, user, job, changes, settings.job_priority_max)
     session.flush()
     return _with_counts(session, job)
+
+
+@router.get(
+    "/{job_id}/guidelines",
+    response_model=GuidelinesOut,
+    summary="A job's rating guidelines: the current text and every version",
+)
+def read_guidelines(job_id: JobId, user: ApiUser, session: SessionDep) -> GuidelinesOut:
+    job = load_visible_job(session, user, job_id)
+    versions = guidelines_history(session, job.id)
+    current = next((v.text for v in versions if v.version == job.guidelines_version), "")
+    return GuidelinesOut(
+        current_version=job.guidelines_version,
+        text=current,
+        versions=[GuidelinesVersionOut(**vars(version)) for version in versions],
+    )

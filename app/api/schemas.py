@@ -8,7 +8,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.db.models import DEFAULT_JOB_PRIORITY, MAX_JOB_PRIORITY
+from app.db.scales import ScaleName
 from app.db.values import StoredText
+from app.jobs.rating_setup import MAX_GUIDELINES_CHARS
 
 
 class Strict(BaseModel):
@@ -67,6 +69,17 @@ class JobCreate(Strict):
         description="Weight in the workers' fair share of tasks (1 = default); owners may set up "
         "to PREFARM_JOB_PRIORITY_MAX (10), admins more.",
     )
+    preference_scale: ScaleName = Field(
+        "binary",
+        description="How raters answer: `binary` (A / B / tie / both bad), `llama2_4` (a side and "
+        "4 levels, Llama 2's) or `likert_7` (symmetric 7 points). See docs/rating.md.",
+    )
+    guidelines: StoredText | None = Field(
+        None,
+        max_length=MAX_GUIDELINES_CHARS,
+        description="Rating instructions in Markdown, shown to raters before their first "
+        "comparison and on every comparison (`?`).",
+    )
 
     model_config = ConfigDict(
         extra="forbid",
@@ -100,6 +113,15 @@ class JobUpdate(Strict):
         le=MAX_JOB_PRIORITY,
         description="Weight in the workers' fair share.",
     )
+    preference_scale: ScaleName | None = Field(
+        None, description="Refused (409 `scale_locked`) once a rater has judged in the job."
+    )
+    guidelines: StoredText | None = Field(
+        None,
+        max_length=MAX_GUIDELINES_CHARS,
+        description="New rating instructions (Markdown): a changed text is a new version; "
+        "an empty string withdraws them.",
+    )
 
     model_config = ConfigDict(
         extra="forbid",
@@ -120,6 +142,8 @@ _JOB_EXAMPLE: dict[str, Any] = {
     "seed": 7,
     "reference_generator": "gpt4_1106_preview",
     "priority": 1,
+    "preference_scale": "binary",
+    "guidelines_version": 1,
     "created_at": "2026-11-28T09:00:00Z",
     "updated_at": "2026-11-28T09:05:00Z",
     "progress": {
@@ -151,6 +175,10 @@ class JobOut(BaseModel):
     seed: int
     reference_generator: str | None
     priority: int
+    preference_scale: str
+    guidelines_version: int = Field(
+        description="The current guidelines version (0: none); the text is at `…/guidelines`."
+    )
     created_at: datetime
     updated_at: datetime
     progress: JobProgress | None = None
@@ -245,6 +273,13 @@ class AnnotationOut(BaseModel):
     source: str
     metadata: dict[str, Any] | None
     created_at: datetime
+    strength: int | None = Field(
+        None, description="Graded scales: the level chosen (1 = weakest; 0 = the middle)."
+    )
+    guideline_version: int | None = Field(
+        None, description="The job's guidelines version the rater worked under."
+    )
+    version: int = Field(1, description="Raters' judgments: 2 and up after the rater changed it.")
 
 
 class AnnotationPage(BaseModel):
@@ -283,3 +318,16 @@ class AnnotationPage(BaseModel):
             ]
         }
     )
+
+
+class GuidelinesVersionOut(BaseModel):
+    version: int
+    text: str
+    author: str | None
+    created_at: datetime
+
+
+class GuidelinesOut(BaseModel):
+    current_version: int = Field(description="0 when the job has no guidelines.")
+    text: str = Field(description="The current text (Markdown); empty when none.")
+    versions: list[GuidelinesVersionOut] = Field(description="Every version, newest first.")

@@ -25,7 +25,8 @@ RETRY_AFTER_SECONDS = 5
     "",
     summary="Agreement, bias, win rates and Bradley-Terry ratings of a job",
     description="JSON with the parts of docs/statistics.md: `evaluators` (one row per annotator "
-    "and one for the humans as a group), `agreement` among humans, `win_rates` (per judge and "
+    "and one for the humans as a group), `agreement` among humans (on a graded scale also "
+    "Krippendorff's ordinal alpha and quadratic weighted kappa), `win_rates` (per judge and "
     "generator pair, with discrete and length-controlled win rates), `ratings` (Elo scale, "
     "seeded bootstrap 95 % intervals), `calibration`, `simulator_validity`. Reports are cached "
     "per job, parameters and judgments: `cache` says how old the report is. A job larger than "
@@ -74,6 +75,7 @@ def read_stats(
         seed=job.seed if seed is None else seed,
         reference_generator=job.reference_generator,
         bootstrap_rounds=bootstrap,
+        preference_scale=job.preference_scale,
     )
     answer = statistics_answer(
         session, engine, job.id, params, statistics.limits, statistics.background

@@ -105,6 +105,7 @@ def _dashboard_statistics(
         seed=job.seed,
         reference_generator=job.reference_generator,
         bootstrap_rounds=BOOTSTRAP_ROUNDS,
+        preference_scale=job.preference_scale,
     )
     return statistics_answer(
         session, engine, job.id, params, statistics.limits, statistics.background
@@ -145,7 +146,7 @@ def statistics_fragment(
     )
 
 
-def _last_report(answer: StatisticsAnswer, job_id: int) -> dict[str, Any]:
+def _last_report(answer: StatisticsAnswer, job_id: JobId) -> dict[str, Any]:
     if answer.report is None:
         raise RequestError(
             404, "not_found", f"the statistics of job {job_id} are still being computed"

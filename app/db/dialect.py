@@ -181,6 +181,12 @@ def first_rows_per_group(
     )
 
 
+def lock_waiting(query: Select[Any], *of: Any) -> Select[Any]:
+    """Lock the picked rows, waiting for other transactions that hold them (PostgreSQL; after
+    the wait a row that no longer matches is passed over). Nothing to lock on SQLite."""
+    return query.with_for_update(of=list(of) or None)
+
+
 def key_in(session: Session, key: KeyColumn, values: list[Any]) -> Iterator[ColumnElement[bool]]:
     """Conditions `key is one of values`: one array parameter on PostgreSQL, IN lists of at
     most SQLITE_PARAMETER_CHUNK values on SQLite (its bound-parameter limit)."""

@@ -35,6 +35,11 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+# Labels and their preferences are owned by app/db/scales.py; re-exported here.
+from app.db.scales import DEFAULT_SCALE, SCALE_NAMES
+from app.db.scales import LABEL_PREFERENCE as LABEL_PREFERENCE
+from app.db.scales import LABELS as LABELS
+
 # BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite so autoincrement works there.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -44,9 +49,6 @@ ANNOTATOR_KINDS = ("human", "simulated")
 # `cancelled`: the job was cancelled while the task waited; it is never run.
 TASK_STATUSES = ("queued", "running", "done", "failed", "cancelled")
 ASSIGNMENT_STATUSES = ("leased", "submitted", "skipped", "expired")
-LABELS = ("output_1", "output_2", "tie", "both_bad")
-# The preference each label stands for (both_bad is a tie that keeps its label).
-LABEL_PREFERENCE = {"output_1": 1.0, "output_2": 2.0, "tie": 1.5, "both_bad": 1.5}
 # A comparison's route says which queues it is in (app/routing): raters (`human`), simulated
 # annotators (`simulated`), or both.
 ROUTES = ("human", "simulated", "both")
@@ -114,6 +116,8 @@ class User(CreatedAt, Base):
     paused_reason: Mapped[str | None] = mapped_column(Text)
     # Quality control counts only gold judgments made after this (set when un-paused).
     qc_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Raters only: a free-form team name, so an admin can open a job to a group in one action.
+    rater_group: Mapped[str | None] = mapped_column(String(100))
 
 
 class ApiToken(CreatedAt, Base):
@@ -132,6 +136,8 @@ class Job(CreatedAt, Base):
     __tablename__ = "jobs"
     __table_args__ = (
         CheckConstraint(_one_of("status", JOB_STATUSES), name="ck_jobs_status"),
+        # PostgreSQL only (migration 0008 cannot add a CHECK to an existing SQLite table).
+        CheckConstraint(_one_of("preference_scale", SCALE_NAMES), name="ck_jobs_preference_scale"),
         UniqueConstraint("owner_id", "idempotency_key", name="uq_jobs_owner_idempotency_key"),
         CheckConstraint(
             f"priority >= 1 AND priority <= {MAX_JOB_PRIORITY}", name="ck_jobs_priority"
@@ -160,6 +166,12 @@ class Job(CreatedAt, Base):
     updated_at: Mapped[datetime] = mapped_column(
         UtcDateTime(), server_default=func.current_timestamp(), onupdate=func.now()
     )
+    # How raters answer (app/db/scales.py): a side only, or a side and a strength.
+    preference_scale: Mapped[str] = mapped_column(
+        String(20), default=DEFAULT_SCALE, server_default=DEFAULT_SCALE
+    )
+    # The current version of the rating guidelines (job_guidelines); 0: the job has none.
+    guidelines_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @hybrid_property
     def over_budget(self) -> bool:
@@ -253,6 +265,8 @@ class Annotation(CreatedAt, Base):
         CheckConstraint(
             "label IS NULL OR " + _one_of("label", LABELS), name="ck_annotations_label"
         ),
+        # PostgreSQL only (migration 0008 cannot add a CHECK to an existing SQLite table).
+        CheckConstraint("strength IS NULL OR strength >= 0", name="ck_annotations_strength"),
         Index("ix_annotations_job_id_id", "job_id", "id"),
     )
 
@@ -276,6 +290,40 @@ class Annotation(CreatedAt, Base):
     is_noisy_label: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     source: Mapped[str] = mapped_column(String(16), default="imported")
     extra: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON)
+    # Graded scales (app/db/scales.py): the level chosen, 1 = the weakest; 0 = the middle.
+    strength: Mapped[int | None] = mapped_column(Integer)
+    # The job's guidelines version the rater worked under (null: the job had none).
+    guideline_version: Mapped[int | None] = mapped_column(Integer)
+    # Raters may change their last judgment: this row is always the current version; the
+    # versions it replaced are kept in judgment_versions.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Idle time the rating page reported (hidden tab, no input), left out of seconds_on_task.
+    idle_seconds: Mapped[float | None] = mapped_column(Float)
+
+
+class JudgmentVersion(Base):
+    """A version of a rater's judgment that a later change replaced, kept for audit only:
+    nothing counts it (k, statistics, exports read `annotations`, the current versions)."""
+
+    __tablename__ = "judgment_versions"
+    __table_args__ = (
+        UniqueConstraint(
+            "annotation_id", "version", name="uq_judgment_versions_annotation_version"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    annotation_id: Mapped[int] = mapped_column(ForeignKey("annotations.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    preference: Mapped[float | None] = mapped_column(Float)
+    label: Mapped[str | None] = mapped_column(String(16))
+    strength: Mapped[int | None] = mapped_column(Integer)
+    rationale: Mapped[str | None] = mapped_column(Text)
+    guideline_version: Mapped[int | None] = mapped_column(Integer)
+    seconds_on_task: Mapped[float | None] = mapped_column(Float)
+    # When this version was made, and when the next one replaced it.
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    replaced_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Task(CreatedAt, Base):
@@ -385,6 +433,10 @@ class JobHumanSettings(Base):
     gold_min_items: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
     # Lease length; NULL means PREFARM_LEASE_SECONDS.
     lease_seconds: Mapped[int | None] = mapped_column(Integer)
+    # Judgments quicker than this are too fast (NULL: PREFARM_TOO_FAST_SECONDS); a rater with
+    # more than too_fast_share of their judgments too fast is flagged (NULL: never).
+    too_fast_seconds: Mapped[float | None] = mapped_column(Float)
+    too_fast_share: Mapped[float | None] = mapped_column(Float)
 
 
 class RaterJob(Base):
@@ -397,6 +449,23 @@ class RaterJob(Base):
     )
     job_id: Mapped[int] = mapped_column(
         ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    # The guidelines version the rater last read (0: none yet); a newer one is shown first.
+    guidelines_seen: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class JobGuidelines(Base):
+    """Every version of a job's rating guidelines (Markdown); jobs.guidelines_version is the
+    current one. Versions are never changed or deleted, so a judgment's version stays readable."""
+
+    __tablename__ = "job_guidelines"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(
+        UtcDateTime(), server_default=func.current_timestamp()
     )
 
 

@@ -37,6 +37,8 @@ _ANNOTATION_FIELDS = [
     ("latency_ms", pa.float64()),
     ("seconds_on_task", pa.float64()),
     ("created_at", pa.timestamp("us", tz="UTC")),
+    ("strength", pa.int32()),
+    ("guideline_version", pa.int32()),
     ("rationale", pa.string()),
     ("parse_error", pa.string()),
     ("raw_completion_chars", pa.int64()),

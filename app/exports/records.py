@@ -59,6 +59,8 @@ def judgment_query(options: ExportOptions, job_id: int) -> Select[Any]:
         a.latency_ms,
         a.seconds_on_task,
         a.created_at,
+        a.strength,
+        a.guideline_version,
     ]
     if options.format == "annotations":
         columns += [
@@ -98,13 +100,15 @@ def _annotation_record(row: Any) -> Record:
         "latency_ms": row[13],
         "seconds_on_task": row[14],
         "created_at": row[15],
-        "rationale": row[16],
-        "parse_error": row[17],
-        "raw_completion_chars": row[18],
-        "config_sha256": row[19],
-        "prompt_tokens": row[20],
-        "completion_tokens": row[21],
-        "source": row[22],
+        "strength": row[16],
+        "guideline_version": row[17],
+        "rationale": row[18],
+        "parse_error": row[19],
+        "raw_completion_chars": row[20],
+        "config_sha256": row[21],
+        "prompt_tokens": row[22],
+        "completion_tokens": row[23],
+        "source": row[24],
     }
 
 

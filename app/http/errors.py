@@ -72,6 +72,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        if not wants_json(request) and all(e["loc"][0] == "path" for e in exc.errors()):
+            # /rate/abc is an address that leads nowhere, not a form to correct.
+            return error_response(request, 404, "not_found", "There is no page at this address.")
         details = [
             {"field": _field_path(tuple(e["loc"])), "reason": e["msg"]} for e in exc.errors()
         ]

@@ -14,8 +14,10 @@ from app.accounts.identity import Account
 from app.annotators.registry import unknown_names
 from app.db.dialect import insert_ignoring_conflicts
 from app.db.models import DEFAULT_JOB_PRIORITY, Job, Task
+from app.db.scales import DEFAULT_SCALE
 from app.db.session import changed_rows
 from app.errors import RequestError
+from app.jobs.rating_setup import set_guidelines, set_preference_scale
 from app.routing.rerouting import reroute_untouched
 
 # The fields a researcher gives when creating a job (the API's JobCreate, dumped).
@@ -79,6 +81,7 @@ def create_job(
         "seed": fields.get("seed", 0),
         "reference_generator": fields.get("reference_generator"),
         "priority": priority,
+        "preference_scale": fields.get("preference_scale") or DEFAULT_SCALE,
         "status": "active",
         "idempotency_key": idempotency_key,
         "request_sha256": body_sha256,
@@ -88,6 +91,8 @@ def create_job(
         earlier = _replay(session, owner, idempotency_key or "", body_sha256)
         assert earlier is not None
         return CreatedJob(earlier, replayed=True)
+    if fields.get("guidelines"):
+        set_guidelines(session, job, fields["guidelines"], owner.id)
     return CreatedJob(job, replayed=False)
 
 
@@ -110,7 +115,8 @@ def update_job(
     changes: JobFields,
     priority_limit: int,
 ) -> None:
-    """Apply the given changes (keys present are set; `routing` re-routes untouched work)."""
+    """Apply the given changes (keys present are set; `routing` re-routes untouched work;
+    `guidelines` makes a new version by this account when the text changed)."""
     if job.status == "cancelled" and set(changes) - {"name"}:
         raise RequestError(
             409, "job_cancelled", f"job {job.id} is cancelled; only its name can change"
@@ -127,6 +133,10 @@ def update_job(
     if changes.get("priority") is not None:
         check_priority(account, changes["priority"], priority_limit)
         job.priority = changes["priority"]
+    if changes.get("preference_scale") is not None:
+        set_preference_scale(session, job, changes["preference_scale"])
+    if changes.get("guidelines") is not None:
+        set_guidelines(session, job, changes["guidelines"], account.id)
     if changes.get("status") is not None:
         _change_status(job, changes["status"])
         if job.status == "cancelled":

@@ -10,7 +10,9 @@ Rules:
 - a lapsed assignment or a skip gives the claim back, so the comparison goes to someone else
   (lapsed assignments are swept now and then, and whenever a rater would otherwise get nothing);
 - gold comparisons (with a known answer) are, when the job's gold rate is above 0, served to
-  every rater at that rate, looking like any other comparison, and do not count toward k.
+  every rater at that rate, looking like any other comparison, and do not count toward k;
+- only an `active` job serves comparisons and takes judgments and skips: a paused job keeps the
+  raters' leases but refuses what they send (409, nothing stored), a cancelled one for good.
 
 Every change of `human_claims` is a conditional UPDATE, so k holds on PostgreSQL (row locks,
 SKIP LOCKED to let raters pass each other) and on SQLite (one writer at a time) alike.
@@ -24,21 +26,21 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Row, exists, select, text, update
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, Row, exists, select, text, update
 from sqlalchemy.orm import Session
 
 from app.accounts.identity import Account
-from app.db.dialect import insert_ignoring_conflicts, skip_locked
+from app.db.dialect import insert_ignoring_conflicts, lock_waiting, skip_locked
 from app.db.models import (
     _HUMAN_QUEUE,
     HUMAN_ROUTES,
-    LABEL_PREFERENCE,
     Annotation,
     Annotator,
     Assignment,
     Comparison,
     Job,
 )
+from app.db.scales import Scale, Verdict, scale_named
 from app.db.session import changed_rows
 from app.errors import RequestError
 from app.rating.settings import HumanSettings
@@ -47,7 +49,6 @@ from app.routing.completion import settle_comparisons
 # The condition of the partial index ix_comparisons_human_queue, so "next" reads that index.
 HUMAN_QUEUE = text(_HUMAN_QUEUE)
 
-CHOICES = ("A", "B", "tie", "both_bad")
 _PICK_ATTEMPTS = 5
 SWEEP_EVERY = 20
 
@@ -80,29 +81,84 @@ def label_for(choice: str, shown_swapped: bool) -> str:
     return choice
 
 
-def _not_seen_by(user_id: int) -> ColumnElement[bool]:
+@dataclass(frozen=True)
+class StoredVerdict:
+    """A verdict in the comparison's own frame, as an annotation row holds it."""
+
+    label: str
+    strength: int | None
+    preference: float
+
+
+def stored_verdict(scale: Scale, verdict: Verdict, shown_swapped: bool) -> StoredVerdict:
+    label = label_for(verdict.side, shown_swapped) if verdict.side else verdict.label
+    assert label is not None
+    return StoredVerdict(label, verdict.strength, scale.preference(label, verdict.strength))
+
+
+def parse_choice(job: Job, choice: str) -> Verdict:
+    """The verdict of a form's choice on the job's scale, or a 422 naming what is expected."""
+    verdict = scale_named(job.preference_scale).parse(choice)
+    if verdict is None:
+        options = ", ".join(o.text for o in scale_named(job.preference_scale).options())
+        raise JudgingError(422, f"Choose one of: {options}.")
+    return verdict
+
+
+_REFUSALS = {
+    "paused": "This job is paused: your judgment was NOT saved. The comparison stays yours while "
+    "your lease lasts: when the job resumes, open it again and send your answer.",
+    "cancelled": "This job was cancelled: your judgment was NOT saved, and the job takes no more "
+    "judgments. Thank you for your work on it.",
+}
+
+
+def refuse_unless_rateable(job: Job) -> None:
+    """Raters' work is taken only while the job is active (a 409 that stores nothing)."""
+    if job.status != "active":
+        message = _REFUSALS.get(
+            job.status, f"This job is {job.status} and takes no judgments: yours was NOT saved."
+        )
+        raise JudgingError(409, message)
+
+
+def time_on_task(served_at: datetime, now: datetime, idle_seconds: float) -> tuple[float, float]:
+    """(seconds on task, idle seconds): serve to submit, less the idle time the page reported
+    (never more than the time that passed)."""
+    elapsed = max(0.0, (now - served_at).total_seconds())
+    idle = min(max(0.0, idle_seconds), elapsed)
+    return elapsed - idle, idle
+
+
+def not_seen_by(user_id: int) -> ColumnElement[bool]:
     return ~exists().where(Assignment.comparison_id == Comparison.id, Assignment.user_id == user_id)
 
 
-def _human_comparisons(job_id: int) -> ColumnElement[bool]:
+def human_comparisons(job_id: ColumnExpressionArgument[int] | int) -> ColumnElement[bool]:
     return (Comparison.job_id == job_id) & Comparison.route.in_(HUMAN_ROUTES)
 
 
 def pick_comparison(
-    session: Session, job: Job, user_id: int, human: HumanSettings, skip: set[int]
+    session: Session,
+    job: Job,
+    user_id: int,
+    human: HumanSettings,
+    skip: set[int],
+    *,
+    wait: bool = False,
 ) -> Pick | None:
     """The comparison to serve this rater next, or None when there is nothing for them.
 
     The one place that decides what raters see: a gold item at the job's gold rate, else the
     oldest comparison still below k that this rater has not seen. Rows other raters are
-    being assigned right now are skipped, not waited for.
+    being assigned right now are skipped, not waited for (with `wait`: waited for).
     """
     gold_mode = human.gold_rate > 0
     if gold_mode and random.random() < human.gold_rate:
         gold_query = select(Comparison.id).where(
-            _human_comparisons(job.id),
+            human_comparisons(job.id),
             Comparison.gold_preference.is_not(None),
-            _not_seen_by(user_id),
+            not_seen_by(user_id),
         )
         if skip:
             gold_query = gold_query.where(Comparison.id.not_in(skip))
@@ -110,13 +166,14 @@ def pick_comparison(
         if gold_id is not None:
             return Pick(gold_id, gold=True)
     query = select(Comparison.id).where(
-        Comparison.job_id == job.id, HUMAN_QUEUE, _not_seen_by(user_id)
+        Comparison.job_id == job.id, HUMAN_QUEUE, not_seen_by(user_id)
     )
     if gold_mode:
         query = query.where(Comparison.gold_preference.is_(None))
     if skip:
         query = query.where(Comparison.id.not_in(skip))
-    comparison_id = session.scalar(skip_locked(query.order_by(Comparison.id).limit(1), Comparison))
+    lock = lock_waiting if wait else skip_locked
+    comparison_id = session.scalar(lock(query.order_by(Comparison.id).limit(1), Comparison))
     return Pick(comparison_id, gold=False) if comparison_id is not None else None
 
 
@@ -194,24 +251,38 @@ def assign_next(
     every rater would otherwise queue behind) and always before answering "nothing left".
     """
     now = now or datetime.now(UTC)
+    if job.status != "active" or user.paused_at is not None:
+        return None
     current = current_assignment(session, user.id, job.id, now)
-    if current is not None or job.status != "active" or user.paused_at is not None:
+    if current is not None:
         return current
     swept = random.randrange(SWEEP_EVERY) == 0
     if swept:
         expire_lapsed_assignments(session, job, now)
-    assignment = _assign_new(session, user, job, human, now)
+    assignment = _assign_new(session, user, job, human, now, may_wait=not swept)
     if assignment is None and not swept and expire_lapsed_assignments(session, job, now):
-        assignment = _assign_new(session, user, job, human, now)
+        assignment = _assign_new(session, user, job, human, now, may_wait=False)
     return assignment
 
 
 def _assign_new(
-    session: Session, user: Account, job: Job, human: HumanSettings, now: datetime
+    session: Session,
+    user: Account,
+    job: Job,
+    human: HumanSettings,
+    now: datetime,
+    *,
+    may_wait: bool,
 ) -> Assignment | None:
+    """Lease the rater a new comparison. With `may_wait` (only while this transaction holds no
+    row lock, so waiting cannot deadlock), a first pick that finds every open comparison locked
+    by raters being served this instant waits for them, instead of telling this rater that
+    nothing is left while a comparison may still have room."""
     passed: set[int] = set()
-    for _ in range(_PICK_ATTEMPTS):
+    for attempt in range(_PICK_ATTEMPTS):
         pick = pick_comparison(session, job, user.id, human, passed)
+        if pick is None and may_wait and attempt == 0:
+            pick = pick_comparison(session, job, user.id, human, passed, wait=True)
         if pick is None:
             return None
         if not _claim(session, pick.comparison_id, job.human_overlap, enforce_k=not pick.gold):
@@ -247,37 +318,50 @@ def _own_assignment(session: Session, user: Account, job: Job, assignment_id: in
     return assignment
 
 
+@dataclass(frozen=True)
+class JudgmentForm:
+    """What the rating form sends with a judgment."""
+
+    choice: str
+    reason: str | None = None
+    idle_seconds: float = 0.0  # reported by the page: hidden tab, no input for a while
+
+
 def submit_judgment(
     session: Session,
     user: Account,
     job: Job,
     assignment_id: int,
-    choice: str,
-    reason: str | None,
+    form: JudgmentForm,
+    guideline_version: int | None = None,
     now: datetime | None = None,
 ) -> Annotation:
     """Store the rater's judgment of a comparison assigned to them, or raise JudgingError (the
     request's unit of work is then rolled back: nothing changes)."""
     now = now or datetime.now(UTC)
-    if choice not in CHOICES:
-        raise JudgingError(422, "Choose A better, B better, tie or both bad.")
+    verdict = parse_choice(job, form.choice)
     if user.paused_at is not None:
         raise JudgingError(403, "Your rating is paused; ask an admin.")
+    refuse_unless_rateable(job)
     submitted = _mark_submitted(session, user, job, assignment_id, now)
     if submitted is None:
         submitted = _resubmit_lapsed(session, user, job, assignment_id, now)
-    label = label_for(choice, submitted.shown_swapped)
+    stored = stored_verdict(scale_named(job.preference_scale), verdict, submitted.shown_swapped)
+    seconds, idle = time_on_task(submitted.created_at, now, form.idle_seconds)
     annotation: Annotation | None = session.scalar(
         insert_ignoring_conflicts(session, Annotation)
         .values(
             job_id=job.id,
             comparison_id=submitted.comparison_id,
             annotator_id=human_annotator_id(session, user),
-            preference=LABEL_PREFERENCE[label],
-            label=label,
+            preference=stored.preference,
+            label=stored.label,
+            strength=stored.strength,
             shown_swapped=submitted.shown_swapped,
-            rationale=reason or None,
-            seconds_on_task=max(0.0, (now - submitted.created_at).total_seconds()),
+            rationale=form.reason or None,
+            seconds_on_task=seconds,
+            idle_seconds=idle,
+            guideline_version=guideline_version,
             source="web",
             created_at=now,
         )
@@ -333,6 +417,7 @@ def _resubmit_lapsed(
 
 def skip_comparison(session: Session, user: Account, job: Job, assignment_id: int) -> None:
     """The rater passes on a comparison: it goes to other raters and never back to this one."""
+    refuse_unless_rateable(job)
     for held_claim, status in ((True, "leased"), (False, "expired")):
         comparison_id = session.scalar(
             update(Assignment)

@@ -1,13 +1,26 @@
-"""What the rater's pages show: the jobs open to a rater, and the comparison to rate next with
-the progress figures around it. Read in as few round trips as the page allows: the rating page
-is the hottest path of the service."""
+"""What the rater's pages show: the jobs with work for a rater, the job's guidelines, the
+comparison to rate next (or to change) with the progress figures around it.
+
+Read in as few round trips as the page allows: the rating page is the hottest path of the
+service. Every count is bounded: a page never counts more than LEFT_COUNT_CAP + 1 rows of a job.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
-from sqlalchemy import ScalarSelect, func, select
+from sqlalchemy import (
+    ColumnElement,
+    ColumnExpressionArgument,
+    ScalarSelect,
+    case,
+    exists,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
 from app.accounts.identity import Account
@@ -17,21 +30,51 @@ from app.db.models import (
     Comparison,
     Instruction,
     Job,
+    JobGuidelines,
     JobHumanSettings,
     Output,
     RaterJob,
 )
+from app.db.scales import Scale, scale_named
 from app.errors import RequestError
-from app.rating.assignment import HUMAN_QUEUE, assign_next
+from app.rating.assignment import HUMAN_QUEUE, assign_next, human_comparisons, not_seen_by
+from app.rating.revisions import revisable_judgment
 from app.rating.settings import HumanSettings, settings_from_row
 
 LEFT_COUNT_CAP = 1000
+# A job's id, or its column when one statement covers every job of a rater.
+JobId = ColumnExpressionArgument[int] | int
 
 
 @dataclass(frozen=True)
 class RaterProgress:
-    rated_today: int
-    left: int  # comparisons of the job still waiting for raters, counted up to LEFT_COUNT_CAP + 1
+    rated_today: int  # by this rater since midnight UTC, in every job
+    left_for_you: int  # comparisons this rater may still be given here, up to LEFT_COUNT_CAP + 1
+    job_waiting: int  # comparisons of the whole job still short of raters, up to the cap + 1
+
+
+@dataclass(frozen=True)
+class RaterJobView:
+    """A job as one rater may rate it."""
+
+    job: Job
+    human: HumanSettings
+    guidelines_seen: int  # the version this rater last read (0: none)
+    guidelines: str  # the current text (empty when the job has none, or not loaded)
+
+    @property
+    def scale(self) -> Scale:
+        return scale_named(self.job.preference_scale)
+
+    @property
+    def guidelines_due(self) -> bool:
+        """The job has guidelines this rater has not read in their current version."""
+        return self.job.guidelines_version > self.guidelines_seen
+
+    @property
+    def working_version(self) -> int | None:
+        """The guidelines version the rater's judgments are made under (None: none read)."""
+        return self.guidelines_seen or None
 
 
 @dataclass(frozen=True)
@@ -45,96 +88,213 @@ class ComparisonOnScreen:
 
 @dataclass(frozen=True)
 class RatingView:
-    job: Job
-    human: HumanSettings
+    rater_job: RaterJobView
     progress: RaterProgress
-    on_screen: ComparisonOnScreen | None  # None: nothing left for this rater now
+    on_screen: ComparisonOnScreen | None  # None: nothing to rate here now (see job.status)
+
+
+@dataclass(frozen=True)
+class RevisionView:
+    rater_job: RaterJobView
+    on_screen: ComparisonOnScreen
+    choice: str  # the current verdict as a form value on the job's scale
+    reason: str
+    version: int
+
+
+@dataclass(frozen=True)
+class JobOffer:
+    job: Job
+    left_for_you: int
+    job_waiting: int
+    holds_lease: bool
+
+    @property
+    def has_work(self) -> bool:
+        return self.job.status == "active" and (self.holds_lease or self.left_for_you > 0)
+
+
+def _midnight() -> datetime:
+    return datetime.combine(datetime.now(UTC).date(), time(), tzinfo=UTC)
 
 
 def _rated_today(user_id: int) -> ScalarSelect[int]:
-    midnight = datetime.combine(datetime.now(UTC).date(), time(), tzinfo=UTC)
     return (
         select(func.count())
         .select_from(Assignment)
-        .where(Assignment.user_id == user_id, Assignment.submitted_at >= midnight)
+        .where(Assignment.user_id == user_id, Assignment.submitted_at >= _midnight())
         .scalar_subquery()
     )
 
 
-def _comparisons_left(job_id: int) -> ScalarSelect[int]:
-    """Comparisons of the job still waiting for raters (short of k, gold items included),
-    counted up to LEFT_COUNT_CAP + 1 so that a page never counts a whole large job."""
-    waiting = (
-        select(Comparison.id)
-        .where(Comparison.job_id == job_id, HUMAN_QUEUE)
-        .limit(LEFT_COUNT_CAP + 1)
-        .subquery()
+def _capped_count(*conditions: ColumnExpressionArgument[bool]) -> ScalarSelect[int]:
+    """How many comparisons meet the conditions, counted up to LEFT_COUNT_CAP + 1 rows."""
+    # Correlated to the jobs of an enclosing statement (the job list counts every job at once).
+    rows = (
+        select(Comparison.id).where(*conditions).correlate(Job).limit(LEFT_COUNT_CAP + 1)
+    ).subquery()
+    return select(func.count()).select_from(rows).scalar_subquery()
+
+
+def _job_waiting(job_id: JobId) -> ScalarSelect[int]:
+    """Comparisons of the job still waiting for raters (short of k, gold items included)."""
+    return _capped_count(Comparison.job_id == job_id, HUMAN_QUEUE)
+
+
+def _left_for_rater(
+    job_id: JobId, user_id: int, gold_mode: ColumnElement[bool] | bool
+) -> ColumnElement[int]:
+    """Comparisons pick_comparison could still give this rater: open ones they have not seen
+    (not gold ones while gold items are served apart) plus, in gold mode, unseen gold items."""
+    is_gold = Comparison.gold_preference.is_not(None)
+    unseen = not_seen_by(user_id)
+    open_unseen = (Comparison.job_id == job_id, HUMAN_QUEUE, unseen)
+    every_open = _capped_count(*open_unseen)
+    gold_apart = _capped_count(*open_unseen, ~is_gold) + _capped_count(
+        human_comparisons(job_id), is_gold, unseen
     )
-    return select(func.count()).select_from(waiting).scalar_subquery()
+    if isinstance(gold_mode, bool):
+        return gold_apart if gold_mode else every_open
+    return case((gold_mode, gold_apart), else_=every_open)
 
 
-def rater_progress(session: Session, user_id: int, job_id: int) -> RaterProgress:
-    rated_today, left = session.execute(
-        select(_rated_today(user_id), _comparisons_left(job_id))
+def rater_progress(
+    session: Session, user_id: int, job_id: int, human: HumanSettings
+) -> RaterProgress:
+    today, left, waiting = session.execute(
+        select(
+            _rated_today(user_id),
+            _left_for_rater(job_id, user_id, human.gold_rate > 0),
+            _job_waiting(job_id),
+        )
     ).one()
-    return RaterProgress(rated_today, left)
+    return RaterProgress(today, left, waiting)
 
 
 def rater_job(
-    session: Session, user: Account, job_id: int, settings: Settings
-) -> tuple[Job, HumanSettings]:
-    """The job and its human settings, if this rater may rate it (one query: pages are hot)."""
-    row = session.execute(
-        select(Job, JobHumanSettings)
+    session: Session,
+    user: Account,
+    job_id: int,
+    settings: Settings,
+    *,
+    with_guidelines: bool = False,
+) -> RaterJobView:
+    """The job, its human settings and this rater's guidelines state, if they may rate it (one
+    query: pages are hot). With `with_guidelines`, the current guidelines text too."""
+    text_column = JobGuidelines.text if with_guidelines else literal("")
+    query = (
+        select(Job, JobHumanSettings, RaterJob.guidelines_seen, text_column)
         .join(RaterJob, (RaterJob.job_id == Job.id) & (RaterJob.user_id == user.id))
         .outerjoin(JobHumanSettings, JobHumanSettings.job_id == Job.id)
         .where(Job.id == job_id)
-    ).first()
+    )
+    if with_guidelines:
+        query = query.outerjoin(
+            JobGuidelines,
+            (JobGuidelines.job_id == Job.id) & (JobGuidelines.version == Job.guidelines_version),
+        )
+    row = session.execute(query).first()
     if row is None:
         raise RequestError(404, "not_found", "There is no job with this number that you may rate.")
-    return row.Job, settings_from_row(row.JobHumanSettings, settings)
+    job, human_row, seen, text = row
+    return RaterJobView(job, settings_from_row(human_row, settings), seen, text or "")
 
 
-def rater_jobs(session: Session, user: Account) -> tuple[list[tuple[Job, int]], int]:
-    """The jobs open to the rater with what is left in each, and how many they rated today."""
-    jobs = session.scalars(
-        select(Job)
-        .join(RaterJob, RaterJob.job_id == Job.id)
-        .where(RaterJob.user_id == user.id)
+def job_offers(session: Session, user: Account) -> tuple[list[JobOffer], int]:
+    """Every job open to the rater with what is left in it for them, and how many they rated
+    today: one statement, each count bounded."""
+    live_lease = exists().where(
+        Assignment.job_id == Job.id,
+        Assignment.user_id == user.id,
+        Assignment.status == "leased",
+        Assignment.expires_at >= datetime.now(UTC),
+    )
+    gold_mode = func.coalesce(JobHumanSettings.gold_rate, 0) > 0
+    rows = session.execute(
+        select(
+            Job,
+            _left_for_rater(Job.id, user.id, gold_mode),
+            _job_waiting(Job.id),
+            live_lease,
+            _rated_today(user.id),
+        )
+        .join(RaterJob, (RaterJob.job_id == Job.id) & (RaterJob.user_id == user.id))
+        .outerjoin(JobHumanSettings, JobHumanSettings.job_id == Job.id)
         .order_by(Job.id)
     ).all()
-    rows = [(job, rater_progress(session, user.id, job.id).left) for job in jobs]
-    today = session.scalar(select(_rated_today(user.id))) or 0
-    return rows, today
+    offers = [JobOffer(job, left, waiting, bool(lease)) for job, left, waiting, lease, _ in rows]
+    today = rows[0][4] if rows else session.scalar(select(_rated_today(user.id))) or 0
+    return offers, today
 
 
-def rating_view(session: Session, user: Account, job_id: int, settings: Settings) -> RatingView:
-    """The rater's current comparison in the job (assigning a new one if needed)."""
-    job, human = rater_job(session, user, job_id, settings)
-    assignment = assign_next(session, user, job, human)
-    if assignment is None:
-        return RatingView(job, human, rater_progress(session, user.id, job.id), None)
+def _on_screen(session: Session, assignment: Assignment) -> ComparisonOnScreen:
     output_1, output_2 = aliased(Output), aliased(Output)
-    row = session.execute(  # the page in one round trip: texts and progress figures
-        select(
-            Instruction.instruction,
-            Instruction.input,
-            output_1.text,
-            output_2.text,
-            Comparison.human_open,
-            _rated_today(user.id),
-            _comparisons_left(job.id),
-        )
+    instruction, input_text, text_1, text_2 = session.execute(
+        select(Instruction.instruction, Instruction.input, output_1.text, output_2.text)
         .select_from(Comparison)
         .join(Instruction, Instruction.id == Comparison.instruction_id)
         .join(output_1, output_1.id == Comparison.output_1_id)
         .join(output_2, output_2.id == Comparison.output_2_id)
         .where(Comparison.id == assignment.comparison_id)
     ).one()
-    instruction, input_text, text_1, text_2, still_open, today, left = row
     if assignment.shown_swapped:
         text_1, text_2 = text_2, text_1
-    # The comparison on screen is not done, even when its last free place is this rater's.
-    progress = RaterProgress(today, left + (0 if still_open else 1))
-    on_screen = ComparisonOnScreen(assignment, instruction, input_text, text_1, text_2)
-    return RatingView(job, human, progress, on_screen)
+    return ComparisonOnScreen(assignment, instruction, input_text, text_1, text_2)
+
+
+def rating_view(session: Session, user: Account, job_id: int, settings: Settings) -> RatingView:
+    """The rater's current comparison in the job (assigning a new one if needed). Nothing is
+    assigned while the job has guidelines the rater has not read (`guidelines_due`)."""
+    view = rater_job(session, user, job_id, settings, with_guidelines=True)
+    if view.guidelines_due:
+        return RatingView(view, RaterProgress(0, 0, 0), None)
+    assignment = assign_next(session, user, view.job, view.human)
+    progress = rater_progress(session, user.id, view.job.id, view.human)
+    if assignment is None:
+        return RatingView(view, progress, None)
+    # The comparison on screen is the rater's until they answer: it is still left for them.
+    progress = RaterProgress(progress.rated_today, progress.left_for_you + 1, progress.job_waiting)
+    return RatingView(view, progress, _on_screen(session, assignment))
+
+
+def revision_view(
+    session: Session, user: Account, job_id: int, assignment_id: int, settings: Settings
+) -> RevisionView:
+    """The rater's last judgment, shown again to be changed (or a JudgingError saying why not)."""
+    view = rater_job(session, user, job_id, settings, with_guidelines=True)
+    assignment, annotation = revisable_judgment(
+        session, user, view.job, assignment_id, datetime.now(UTC)
+    )
+    choice = view.scale.choice_of(
+        annotation.label or "tie", annotation.strength, assignment.shown_swapped
+    )
+    return RevisionView(
+        view,
+        _on_screen(session, assignment),
+        choice,
+        annotation.rationale or "",
+        annotation.version,
+    )
+
+
+def guidelines_view(
+    session: Session, user: Account, job_id: int, settings: Settings
+) -> RaterJobView:
+    return rater_job(session, user, job_id, settings, with_guidelines=True)
+
+
+def acknowledge_guidelines(
+    session: Session, user: Account, job_id: int, version: int, settings: Settings
+) -> None:
+    """The rater has read the job's guidelines up to `version` (never beyond the current one)."""
+    view = rater_job(session, user, job_id, settings)
+    read = min(max(version, 0), view.job.guidelines_version)
+    session.execute(
+        update(RaterJob)
+        .where(
+            RaterJob.user_id == user.id,
+            RaterJob.job_id == view.job.id,
+            RaterJob.guidelines_seen < read,
+        )
+        .values(guidelines_seen=read)
+    )

@@ -1,13 +1,20 @@
-"""Rater quality: gold accuracy, agreement with other raters, speed; automatic pausing.
+"""Rater quality: gold accuracy, agreement with other raters, time on task; flags and
+automatic pausing.
 
 Scores follow docs/statistics.md: a judgment p scored against a reference r earns 1 - |p - r|
 (a tie against a decisive answer earns 0.5). Gold accuracy is the mean score against the gold
 preference; agreement is the mean score over every pair of this rater and another human rater
-judging the same comparison.
+judging the same comparison. Time on task is the server's serve-to-submit time less the idle
+time the page reported; its distribution per rater is binned by TIME_BINS.
+
+Flags, per job setting: gold accuracy below the job's floor (after its minimum of gold items),
+and more than the job's share of judgments quicker than its too-fast time (after
+MIN_TIMED_JUDGMENTS judgments).
 """
 
 from __future__ import annotations
 
+import bisect
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
@@ -22,6 +29,48 @@ from app.db.models import Annotation, Annotator, Assignment, Comparison, User
 from app.rating.settings import HumanSettings
 from app.stats.scores import agreement_score
 
+# Upper edges of the time-on-task bins, in seconds; the last bin is everything above.
+TIME_BINS = (3.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+TIME_BIN_LABELS = ("< 3 s", "3-10 s", "10-30 s", "30-60 s", "1-2 min", "2-5 min", "5 min +")
+MIN_TIMED_JUDGMENTS = 10
+
+
+def time_histogram(seconds: list[float]) -> list[int]:
+    counts = [0] * (len(TIME_BINS) + 1)
+    for value in seconds:
+        counts[bisect.bisect_right(TIME_BINS, value)] += 1
+    return counts
+
+
+def _quantile(ordered: list[float], q: float) -> float:
+    """The q-quantile of sorted values, interpolated linearly (numpy's default)."""
+    position = q * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+@dataclass(frozen=True)
+class TimeOnTask:
+    judgments: int  # with a time
+    p10: float
+    median: float
+    p90: float
+    histogram: list[int]  # counts per TIME_BINS bin
+
+
+def time_on_task(seconds: list[float]) -> TimeOnTask | None:
+    if not seconds:
+        return None
+    ordered = sorted(seconds)
+    return TimeOnTask(
+        judgments=len(ordered),
+        p10=_quantile(ordered, 0.1),
+        median=_quantile(ordered, 0.5),
+        p90=_quantile(ordered, 0.9),
+        histogram=time_histogram(ordered),
+    )
+
 
 @dataclass(frozen=True)
 class RaterQuality:
@@ -35,12 +84,37 @@ class RaterQuality:
     agreement_pairs: int
     median_seconds: float | None
     too_fast_share: float | None
+    too_fast_seconds: float  # the job's too-fast time the share is counted against
+    time: TimeOnTask | None
+    flags: list[str]
+
+
+def _flags(
+    human: HumanSettings, gold: list[float], seconds: list[float], too_fast: float | None
+) -> list[str]:
+    flags = []
+    floor = human.gold_accuracy_floor
+    if floor is not None and len(gold) >= human.gold_min_items and statistics.fmean(gold) < floor:
+        flags.append(f"gold accuracy below the floor of {floor:.0%}")
+    limit = human.too_fast_share
+    if (
+        limit is not None
+        and too_fast is not None
+        and len(seconds) >= MIN_TIMED_JUDGMENTS
+        and too_fast > limit
+    ):
+        flags.append(
+            f"too fast: {too_fast:.0%} of judgments under {human.too_fast_seconds:g} s "
+            f"(more than {limit:.0%})"
+        )
+    return flags
 
 
 def job_quality(
-    session: Session, job_id: int, too_fast_seconds: float, user_id: int | None = None
+    session: Session, job_id: int, human: HumanSettings, user_id: int | None = None
 ) -> list[RaterQuality]:
-    """Quality figures of every human rater who judged in this job (or of one rater)."""
+    """Quality figures of every human rater who judged in this job (or of one rater), with the
+    flags the job's settings raise."""
     rows = session.execute(
         select(
             User.id,
@@ -82,6 +156,9 @@ def job_quality(
             if j.gold_preference
         ]
         seconds = [j.seconds_on_task for j in rater_rows if j.seconds_on_task is not None]
+        too_fast = (
+            sum(s < human.too_fast_seconds for s in seconds) / len(seconds) if seconds else None
+        )
         pairs = pair_scores.get(rater_id, [])
         figures.append(
             RaterQuality(
@@ -94,9 +171,10 @@ def job_quality(
                 agreement=statistics.fmean(pairs) if pairs else None,
                 agreement_pairs=len(pairs),
                 median_seconds=statistics.median(seconds) if seconds else None,
-                too_fast_share=(
-                    sum(s < too_fast_seconds for s in seconds) / len(seconds) if seconds else None
-                ),
+                too_fast_share=too_fast,
+                too_fast_seconds=human.too_fast_seconds,
+                time=time_on_task(seconds),
+                flags=_flags(human, gold, seconds, too_fast),
             )
         )
     return figures

@@ -82,6 +82,47 @@ def krippendorff_alpha_nominal(counts: ArrayLike) -> float:
     return float(1 - disagreement_observed / disagreement_expected)
 
 
+def krippendorff_alpha_ordinal(counts: ArrayLike) -> float:
+    """Krippendorff's alpha for ordinal data, from per-item counts whose columns are the scale's
+    values in order (missing values allowed; values nobody used may be columns of zeros).
+
+    The ordinal distance of values c <= k uses the pairable values' marginals n_g:
+    delta_ck = (sum of n_g for g from c to k - (n_c + n_k) / 2) ** 2.
+    """
+    c = _pairable(np.asarray(counts, dtype=float))
+    if len(c) == 0:
+        return float("nan")
+    m = c.sum(axis=1)
+    weighted = c / (m - 1)[:, None]
+    coincidence = weighted.T @ c - np.diag(weighted.sum(axis=0))
+    n_c = coincidence.sum(axis=1)
+    n = n_c.sum()
+    cumulative = np.concatenate([[0.0], np.cumsum(n_c)])
+    index = np.arange(len(n_c))
+    low, high = np.minimum.outer(index, index), np.maximum.outer(index, index)
+    delta = (cumulative[high + 1] - cumulative[low] - (n_c[low] + n_c[high]) / 2) ** 2
+    np.fill_diagonal(delta, 0.0)
+    disagreement_expected = float(n_c @ delta @ n_c) / (n - 1)
+    if disagreement_expected == 0:
+        return float("nan")
+    return float(1 - float((coincidence * delta).sum()) / disagreement_expected)
+
+
+def weighted_kappa_from_table(table: ArrayLike, weights: str = "quadratic") -> float:
+    """Cohen's weighted kappa from a confusion table of ordered categories: 1 - sum(w o) / sum(w e)
+    with disagreement weights w_ij = |i - j| (linear) or (i - j)^2 (quadratic)."""
+    t = np.asarray(table, dtype=float)
+    n = t.sum()
+    index = np.arange(t.shape[0])
+    distance = np.abs(np.subtract.outer(index, index)).astype(float)
+    w = distance**2 if weights == "quadratic" else distance
+    expected = np.outer(t.sum(axis=1), t.sum(axis=0)) / n
+    disagreement_expected = float((w * expected).sum())
+    if disagreement_expected == 0:
+        return float("nan")
+    return float(1 - float((w * t).sum()) / disagreement_expected)
+
+
 def gwet_ac1(counts: ArrayLike, n_categories: int | None = None) -> float:
     """Gwet's AC1 with missing ratings; `n_categories` is q (default: the count matrix's columns).
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.db.dialect import insert_ignoring_conflicts
 from app.db.models import Annotation, StatisticsCache
+from app.db.scales import DEFAULT_SCALE
 from app.db.session import changed_rows
 from app.stats.data import Selection
 
@@ -34,6 +35,7 @@ class StatisticsParams:
     seed: int
     reference_generator: str | None
     bootstrap_rounds: int
+    preference_scale: str = DEFAULT_SCALE  # graded scales add the ordinal coefficients
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -41,6 +43,7 @@ class StatisticsParams:
             "seed": self.seed,
             "reference_generator": self.reference_generator,
             "bootstrap_rounds": self.bootstrap_rounds,
+            "preference_scale": self.preference_scale,
             "version": REPORT_VERSION,
         }
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased
 
 from app.db.dialect import line_regex_match, stream_batches
 from app.db.models import Annotation, Annotator, Comparison, Output, table
+from app.db.scales import ordinal_position
 
 GoldFilter = Literal["include", "exclude", "only"]
 BATCH_ROWS = 20_000
@@ -195,6 +196,8 @@ class JudgmentArrays:
     shown_swapped: NDArray[np.float64]
     cost_usd: NDArray[np.float64]
     seconds: NDArray[np.float64]
+    # A graded judgment's place on the ordinal axis (app/db/scales.py); NaN when it has none.
+    ordinal: NDArray[np.float64]
 
 
 def load_judgments(connection: Connection, job_id: int, selection: Selection) -> JudgmentArrays:
@@ -209,12 +212,13 @@ def load_judgments(connection: Connection, job_id: int, selection: Selection) ->
             a.shown_swapped,
             a.cost_usd,
             seconds,
+            ordinal_position(a.label, a.strength),
         ],
         job_id,
         selection,
     )
-    parts: list[list[NDArray[Any]]] = [[] for _ in range(7)]
-    dtypes = [np.int64, np.int64, np.int64, float, float, float, float]
+    parts: list[list[NDArray[Any]]] = [[] for _ in range(8)]
+    dtypes = [np.int64, np.int64, np.int64, float, float, float, float, float]
     for batch in stream_batches(connection, query, BATCH_ROWS):
         for k, column in enumerate(zip(*batch, strict=True)):
             parts[k].append(np.array(column, dtype=dtypes[k]))

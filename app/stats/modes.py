@@ -17,12 +17,12 @@ def categories(preferences: NDArray[np.float64]) -> NDArray[np.int64]:
 
 
 def category_counts(
-    items: NDArray[np.int64], cats: NDArray[np.int64], n_items: int
+    items: NDArray[np.int64], cats: NDArray[np.int64], n_items: int, n_categories: int = 3
 ) -> NDArray[np.float64]:
-    """items x 3 counts of the labels given (unparsed labels are left out)."""
+    """items x categories counts of the labels given (unparsed labels, -1, are left out)."""
     keep = cats >= 0
-    flat = np.bincount(items[keep] * 3 + cats[keep], minlength=n_items * 3)
-    return flat.reshape(n_items, 3).astype(float)
+    flat = np.bincount(items[keep] * n_categories + cats[keep], minlength=n_items * n_categories)
+    return flat.reshape(n_items, n_categories).astype(float)
 
 
 def _splitmix64(values: NDArray[np.uint64]) -> NDArray[np.uint64]:

@@ -1,7 +1,9 @@
-"""Inter-rater agreement among humans, from sparse (rater, item, label) judgments."""
+"""Inter-rater agreement among humans, from sparse (rater, item, label) judgments: on the three
+categories, and on a graded scale's ordinal positions."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -12,7 +14,9 @@ from app.stats.agreement import (
     fleiss_kappa,
     gwet_ac1,
     krippendorff_alpha_nominal,
+    krippendorff_alpha_ordinal,
     percent_agreement,
+    weighted_kappa_from_table,
 )
 from app.stats.modes import category_counts
 
@@ -20,9 +24,14 @@ N_CATEGORIES = 3  # output_1, tie, output_2
 
 
 def _light_kappa(
-    rater: NDArray[np.int64], item: NDArray[np.int64], cat: NDArray[np.int64]
+    rater: NDArray[np.int64],
+    item: NDArray[np.int64],
+    cat: NDArray[np.int64],
+    n_categories: int = N_CATEGORIES,
+    kappa: Callable[[NDArray[np.int64]], float] = cohen_kappa_from_table,
 ) -> float:
-    """Cohen's kappa averaged over rater pairs sharing at least two items."""
+    """Cohen's kappa (or another kappa of a pair's table) averaged over rater pairs sharing at
+    least two items."""
     order = np.lexsort((rater, item))
     rater, item, cat = rater[order], item[order], cat[order]
     n_raters = int(rater.max()) + 1
@@ -33,17 +42,47 @@ def _light_kappa(
             break
         first, second = np.flatnonzero(same), np.flatnonzero(same) + offset
         keys.append(rater[first] * n_raters + rater[second])
-        cells.append(cat[first] * N_CATEGORIES + cat[second])
+        cells.append(cat[first] * n_categories + cat[second])
     if not keys:
         return float("nan")
     pair, cell = np.concatenate(keys), np.concatenate(cells)
     unique, inverse = np.unique(pair, return_inverse=True)
     tables = np.bincount(
-        inverse * N_CATEGORIES**2 + cell, minlength=len(unique) * N_CATEGORIES**2
-    ).reshape(len(unique), N_CATEGORIES, N_CATEGORIES)
-    kappas = [cohen_kappa_from_table(t) for t in tables if t.sum() >= 2]
+        inverse * n_categories**2 + cell, minlength=len(unique) * n_categories**2
+    ).reshape(len(unique), n_categories, n_categories)
+    kappas = [kappa(t) for t in tables if t.sum() >= 2]
     kappas = [k for k in kappas if not np.isnan(k)]
     return float(np.mean(kappas)) if kappas else float("nan")
+
+
+def _first_judgments(
+    rater: NDArray[np.int64], item: NDArray[np.int64], cat: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """One judgment per rater and item, the first read; judgments without a category dropped."""
+    keep = cat >= 0
+    rater, item, cat = rater[keep], item[keep], cat[keep]
+    pair_key = rater.astype(np.int64) * (int(item.max(initial=0)) + 1) + item
+    _, first = np.unique(pair_key, return_index=True)
+    return rater[first], item[first], cat[first]
+
+
+def ordinal_agreement_summary(
+    rater: NDArray[np.int64], item: NDArray[np.int64], rank: NDArray[np.int64], n_ranks: int
+) -> dict[str, float | None]:
+    """Krippendorff's ordinal alpha and Cohen's quadratic weighted kappa (mean over rater pairs)
+    of judgments on a graded scale; `rank` is a judgment's place on the scale, 0 to n_ranks - 1
+    (-1: not a graded answer, left out). Same judgments as the nominal summary: the first per
+    rater and item, items with at least two raters."""
+    rater, item, rank = _first_judgments(rater, item, rank)
+    items, local = np.unique(item, return_inverse=True)
+    counts = category_counts(local, rank, len(items), n_ranks)
+    if not (counts.sum(axis=1) >= 2).any():
+        return {"krippendorff_alpha_ordinal": None, "weighted_kappa": None}
+    values = {
+        "krippendorff_alpha_ordinal": krippendorff_alpha_ordinal(counts),
+        "weighted_kappa": _light_kappa(rater, item, rank, n_ranks, weighted_kappa_from_table),
+    }
+    return {key: None if np.isnan(v) else v for key, v in values.items()}
 
 
 def human_agreement_summary(
@@ -51,12 +90,7 @@ def human_agreement_summary(
 ) -> dict[str, Any]:
     """Percent agreement, Cohen (mean over pairs), Fleiss (items with the most common number of
     raters), Krippendorff's nominal alpha and Gwet's AC1 (q = 3) over humans' first judgments."""
-    keep = cat >= 0
-    rater, item, cat = rater[keep], item[keep], cat[keep]
-    # One judgment per rater and item: the first read.
-    pair_key = rater.astype(np.int64) * (int(item.max(initial=0)) + 1) + item
-    _, first = np.unique(pair_key, return_index=True)
-    rater, item, cat = rater[first], item[first], cat[first]
+    rater, item, cat = _first_judgments(rater, item, cat)
     items, local = np.unique(item, return_inverse=True)
     counts = category_counts(local, cat, len(items))
     per_item = counts.sum(axis=1)

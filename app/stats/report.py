@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Engine
 
+from app.db.scales import DEFAULT_SCALE, scale_named
 from app.db.session import read_connection
 from app.stats.calibration import calibration
 from app.stats.data import (
@@ -28,7 +29,7 @@ from app.stats.evaluators import ItemFeatures, Judgments, evaluator_table
 from app.stats.length_control import length_controlled_table
 from app.stats.modes import categories
 from app.stats.rankings import orientation, ratings, win_rate_table
-from app.stats.raters import human_agreement_summary
+from app.stats.raters import human_agreement_summary, ordinal_agreement_summary
 from app.stats.validity import simulator_validity
 
 TABLES = (
@@ -70,6 +71,7 @@ def job_statistics(
     reference_generator: str | None,
     bootstrap_rounds: int,
     deadline: float | None = None,
+    preference_scale: str = DEFAULT_SCALE,
 ) -> dict[str, Any]:
     """Every table of docs/statistics.md. The rating bootstrap stops at `deadline`
     (time.monotonic()) with the rounds it has run."""
@@ -124,9 +126,10 @@ def job_statistics(
             "annotators": len(names),
         },
         "evaluators": evaluator_table(judgments, features, names, kinds, seed),
-        "agreement": human_agreement_summary(
-            codes[human], item[human], categories(raw.preference[human])
-        ),
+        "agreement": {
+            **human_agreement_summary(codes[human], item[human], categories(raw.preference[human])),
+            **_ordinal_agreement(preference_scale, codes[human], item[human], raw.ordinal[human]),
+        },
         "win_rates": win_rate_table(
             gen_1,
             gen_2,
@@ -206,6 +209,17 @@ def _length_controlled(
     )
 
 
+def _ordinal_agreement(scale_name: str, rater: Any, item: Any, ordinal: Any) -> dict[str, Any]:
+    """Ordinal coefficients where the job's scale is graded (null on the binary scale)."""
+    scale = scale_named(scale_name)
+    summary: dict[str, Any] = {"scale": scale.name}
+    if not scale.graded:
+        return {**summary, "krippendorff_alpha_ordinal": None, "weighted_kappa": None}
+    positions = scale.ordinal_positions()
+    rank = np.where(np.isnan(ordinal), -1, np.nan_to_num(ordinal) - positions[0]).astype(np.int64)
+    return {**summary, **ordinal_agreement_summary(rater, item, rank, len(positions))}
+
+
 # The columns of each table, so an empty table still has its header.
 COLUMNS = {
     "evaluators": [
@@ -233,6 +247,9 @@ COLUMNS = {
         "fleiss_items",
         "krippendorff_alpha",
         "gwet_ac1",
+        "scale",
+        "krippendorff_alpha_ordinal",
+        "weighted_kappa",
     ],
     "win_rates": [
         "judge",

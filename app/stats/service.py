@@ -79,6 +79,7 @@ def compute_report(
         reference_generator=params.reference_generator,
         bootstrap_rounds=params.bootstrap_rounds,
         deadline=time.monotonic() + budget_seconds,
+        preference_scale=params.preference_scale,
     )
 
 

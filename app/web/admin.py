@@ -1,29 +1,38 @@
-"""Admin pages: raters (create, pause, reset password, job access), their quality, job settings."""
+"""Admin pages: raters (create, group, pause, reset password, job access), their quality, and
+jobs (human settings, scale, guidelines, opening a job to raters)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 
-from app.db.models import Job
+from app.db.scales import SCALES, ScaleName
+from app.db.values import INT32_MAX
 from app.errors import RequestError
 from app.http.deps import AdminLogin, SessionDep, SettingsDep, check_csrf
 from app.http.pages import render
 from app.http.params import JobId, UserId
-from app.rating.quality import job_quality, pause_rater, unpause_rater
+from app.jobs.lifecycle import update_job
+from app.jobs.rating_setup import MAX_GUIDELINES_CHARS
+from app.rating.quality import TIME_BIN_LABELS, pause_rater, unpause_rater
 from app.rating.raters import (
+    MAX_GROUP_CHARS,
     add_rater,
+    admin_jobs,
+    close_job,
+    job_setup,
     load_job,
     load_rater,
+    open_job,
     rater_detail,
     reset_password,
     roster,
+    set_rater_group,
     set_rater_jobs,
 )
-from app.rating.settings import human_settings, save_human_settings
+from app.rating.settings import save_human_settings
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -32,14 +41,27 @@ def _back(path: str) -> Response:
     return RedirectResponse(path, status_code=303)
 
 
+def _optional_number(text: str, kind: type[float] | type[int], message: str) -> float | None:
+    try:
+        return kind(text) if text.strip() else None
+    except ValueError as error:
+        raise RequestError(422, "invalid_setting", message) from error
+
+
 @router.get("")
 def admin_home(_login: AdminLogin) -> Response:
     return _back("/admin/raters")
 
 
 @router.get("/raters")
-def raters_page(request: Request, login: AdminLogin, session: SessionDep) -> Response:
-    overview = roster(session)
+def raters_page(
+    request: Request,
+    login: AdminLogin,
+    session: SessionDep,
+    group: Annotated[str | None, Query(max_length=100)] = None,
+    job: Annotated[int | None, Query(ge=1, le=INT32_MAX)] = None,
+) -> Response:
+    overview = roster(session, group or None, job)
     return render(
         request,
         "admin/raters.html",
@@ -48,6 +70,11 @@ def raters_page(request: Request, login: AdminLogin, session: SessionDep) -> Res
             "raters": overview.raters,
             "judgments": overview.judgments,
             "jobs_allowed": overview.jobs_allowed,
+            "groups": overview.groups,
+            "human_jobs": overview.human_jobs,
+            "group": group or "",
+            "job_filter": job,
+            "max_group": MAX_GROUP_CHARS,
         },
     )
 
@@ -59,9 +86,10 @@ def create_rater(
     email: Annotated[str, Form(max_length=320)],
     password: Annotated[str, Form(max_length=1024)],
     csrf_token: Annotated[str, Form(max_length=200)] = "",
+    group: Annotated[str, Form(max_length=MAX_GROUP_CHARS)] = "",
 ) -> Response:
     check_csrf(login, csrf_token)
-    user = add_rater(session, email, password)
+    user = add_rater(session, email, password, group)
     return _back(f"/admin/raters/{user.id}")
 
 
@@ -72,8 +100,9 @@ def rater_page(
     login: AdminLogin,
     session: SessionDep,
     settings: SettingsDep,
+    all_jobs: bool = False,
 ) -> Response:
-    detail = rater_detail(session, user_id, settings.too_fast_seconds)
+    detail = rater_detail(session, user_id, settings, all_jobs)
     return render(
         request,
         "admin/rater.html",
@@ -81,11 +110,26 @@ def rater_page(
             "login": login,
             "rater": detail.rater,
             "jobs": detail.jobs,
+            "all_jobs": detail.all_jobs,
             "allowed": detail.allowed,
             "quality": detail.quality,
-            "too_fast_seconds": settings.too_fast_seconds,
+            "bin_labels": TIME_BIN_LABELS,
+            "max_group": MAX_GROUP_CHARS,
         },
     )
+
+
+@router.post("/raters/{user_id}/group")
+def change_group(
+    user_id: UserId,
+    login: AdminLogin,
+    session: SessionDep,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    group: Annotated[str, Form(max_length=MAX_GROUP_CHARS)] = "",
+) -> Response:
+    check_csrf(login, csrf_token)
+    set_rater_group(session, user_id, group)
+    return _back(f"/admin/raters/{user_id}")
 
 
 @router.post("/raters/{user_id}/pause")
@@ -134,16 +178,19 @@ def set_jobs(
     session: SessionDep,
     csrf_token: Annotated[str, Form(max_length=200)] = "",
     job_id: Annotated[list[int] | None, Form()] = None,
+    offered: Annotated[list[int] | None, Form()] = None,
 ) -> Response:
     check_csrf(login, csrf_token)
-    set_rater_jobs(session, user_id, set(job_id or []))
+    set_rater_jobs(session, user_id, set(job_id or []), set(offered) if offered else None)
     return _back(f"/admin/raters/{user_id}")
 
 
 @router.get("/jobs")
-def jobs_page(request: Request, login: AdminLogin, session: SessionDep) -> Response:
-    jobs = session.scalars(select(Job).order_by(Job.id)).all()
-    return render(request, "admin/jobs.html", {"login": login, "jobs": jobs})
+def jobs_page(
+    request: Request, login: AdminLogin, session: SessionDep, human: bool = False
+) -> Response:
+    rows = admin_jobs(session, human_only=human)
+    return render(request, "admin/jobs.html", {"login": login, "rows": rows, "human_only": human})
 
 
 @router.get("/jobs/{job_id}")
@@ -153,19 +200,24 @@ def job_page(
     login: AdminLogin,
     session: SessionDep,
     settings: SettingsDep,
+    opened: Annotated[int | None, Query(ge=0, le=INT32_MAX)] = None,
 ) -> Response:
-    job = load_job(session, job_id)
-    quality = job_quality(session, job.id, settings.too_fast_seconds)
+    setup = job_setup(session, job_id, settings)
     return render(
         request,
         "admin/job.html",
         {
             "login": login,
-            "job": job,
-            "human": human_settings(session, job.id, settings),
+            "setup": setup,
+            "job": setup.job,
+            "human": setup.human,
+            "scales": SCALES.values(),
             "default_lease_seconds": settings.lease_seconds,
-            "quality": [(job.id, figures) for figures in quality],
-            "too_fast_seconds": settings.too_fast_seconds,
+            "default_too_fast_seconds": settings.too_fast_seconds,
+            "quality": [(setup.job.id, figures) for figures in setup.quality],
+            "bin_labels": TIME_BIN_LABELS,
+            "max_guidelines": MAX_GUIDELINES_CHARS,
+            "opened": opened,
         },
     )
 
@@ -181,23 +233,58 @@ def save_job_settings(
     gold_accuracy_floor: Annotated[str, Form(max_length=20)] = "",
     gold_min_items: Annotated[int, Form(ge=1, le=100_000)] = 10,
     lease_seconds: Annotated[str, Form(max_length=20)] = "",
+    too_fast_seconds: Annotated[str, Form(max_length=20)] = "",
+    too_fast_share: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     check_csrf(login, csrf_token)
     job = load_job(session, job_id)
-    try:
-        floor = float(gold_accuracy_floor) if gold_accuracy_floor.strip() else None
-        lease = int(lease_seconds) if lease_seconds.strip() else None
-    except ValueError as error:
-        raise RequestError(
-            422, "invalid_setting", "The floor is a number from 0 to 1; the lease is seconds."
-        ) from error
+    message = "Floors and shares are numbers from 0 to 1; times are seconds."
+    lease = _optional_number(lease_seconds, int, message)
     save_human_settings(
         session,
         job.id,
         gold_rate=gold_rate,
         reason_required=reason_required,
-        gold_accuracy_floor=floor,
+        gold_accuracy_floor=_optional_number(gold_accuracy_floor, float, message),
         gold_min_items=gold_min_items,
-        lease_seconds=lease,
+        lease_seconds=int(lease) if lease is not None else None,
+        too_fast_seconds=_optional_number(too_fast_seconds, float, message),
+        too_fast_share=_optional_number(too_fast_share, float, message),
     )
     return _back(f"/admin/jobs/{job.id}")
+
+
+@router.post("/jobs/{job_id}/rating")
+def save_rating_setup(
+    job_id: JobId,
+    login: AdminLogin,
+    session: SessionDep,
+    settings: SettingsDep,
+    preference_scale: Annotated[ScaleName, Form()],
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    guidelines: Annotated[str, Form(max_length=MAX_GUIDELINES_CHARS)] = "",
+) -> Response:
+    check_csrf(login, csrf_token)
+    job = load_job(session, job_id)
+    changes = {"preference_scale": preference_scale, "guidelines": guidelines}
+    update_job(session, login.user, job, changes, settings.job_priority_max)
+    return _back(f"/admin/jobs/{job.id}")
+
+
+@router.post("/jobs/{job_id}/access")
+def change_access(
+    job_id: JobId,
+    login: AdminLogin,
+    session: SessionDep,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    action: Annotated[str, Form(max_length=20)] = "open",
+    group: Annotated[str, Form(max_length=MAX_GROUP_CHARS)] = "",
+) -> Response:
+    check_csrf(login, csrf_token)
+    if action == "close":
+        close_job(session, job_id)
+        return _back(f"/admin/jobs/{job_id}")
+    if action != "open":
+        raise RequestError(422, "invalid_action", "Open the job to raters, or close it.")
+    added = open_job(session, job_id, group.strip() or None)
+    return _back(f"/admin/jobs/{job_id}?opened={added}")

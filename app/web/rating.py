@@ -1,35 +1,72 @@
-"""The rater's pages: the jobs they may rate, the rating page ("next") and submitting."""
+"""The rater's pages: the jobs with work for them, a job's guidelines, the rating page ("next"),
+changing the last judgment, and submitting."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from app.config import Settings
+from app.db.values import INT64_MAX
 from app.http.deps import RaterLogin, SessionDep, SettingsDep, check_csrf
 from app.http.pages import render
-from app.http.params import AssignmentIdField, JobId
-from app.rating.assignment import JudgingError, skip_comparison, submit_judgment
-from app.rating.pages import rater_job, rater_jobs, rating_view
-from app.rating.quality import enforce_gold_floor
+from app.http.params import AssignmentId, AssignmentIdField, JobId
+from app.rating.actions import RaterPost, act
+from app.rating.pages import (
+    LEFT_COUNT_CAP,
+    RaterJobView,
+    acknowledge_guidelines,
+    guidelines_view,
+    job_offers,
+    rating_view,
+    revision_view,
+)
 
 router = APIRouter(include_in_schema=False)
 
-CHOICE_TEXT = {
-    "A": "A is better",
-    "B": "B is better",
-    "tie": "Tie",
-    "both_bad": "Both are bad",
-    "skip": "Skipped",
-}
 MAX_REASON = 2000
+MAX_IDLE_SECONDS = 7 * 24 * 3600
+
+
+def _saved_text(view: RaterJobView, done: str | None) -> str:
+    if not done:
+        return ""
+    if done == "skip":
+        return "Skipped"
+    texts = {option.value: option.text for option in view.scale.options()}
+    return texts.get(done, "")
+
+
+def _job_context(view: RaterJobView, settings: Settings) -> dict[str, Any]:
+    return {
+        "job": view.job,
+        "human": view.human,
+        "scale": view.scale,
+        "options": view.scale.options(),
+        "guidelines": view.guidelines,
+        "guidelines_version": view.job.guidelines_version,
+        "left_cap": LEFT_COUNT_CAP,
+        "idle_after_seconds": settings.idle_after_seconds,
+    }
 
 
 @router.get("/rate")
 def rater_home(request: Request, login: RaterLogin, session: SessionDep) -> Response:
-    jobs, today = rater_jobs(session, login.user)
-    return render(request, "rate_home.html", {"login": login, "jobs": jobs, "rated_today": today})
+    offers, today = job_offers(session, login.user)
+    return render(
+        request,
+        "rate_home.html",
+        {
+            "login": login,
+            "offers": [offer for offer in offers if offer.has_work],
+            "others": [offer for offer in offers if not offer.has_work],
+            "rated_today": today,
+            "left_cap": LEFT_COUNT_CAP,
+        },
+    )
 
 
 @router.get("/rate/{job_id}")
@@ -39,27 +76,71 @@ def rating_page(
     login: RaterLogin,
     session: SessionDep,
     settings: SettingsDep,
-    done: str | None = None,
+    done: Annotated[str | None, Query(max_length=20)] = None,
+    last: Annotated[int | None, Query(ge=1, le=INT64_MAX)] = None,
+    changed: bool = False,
 ) -> Response:
     view = rating_view(session, login.user, job_id, settings)
-    context: dict[str, Any] = {
-        "login": login,
-        "job": view.job,
-        "human": view.human,
-        "announcement": CHOICE_TEXT.get(done or "", ""),
-        "rated_today": view.progress.rated_today,
-        "left": view.progress.left,
-    }
+    if view.rater_job.guidelines_due:
+        return RedirectResponse(f"/rate/{job_id}/guidelines", status_code=303)
+    context = _job_context(view.rater_job, settings)
+    context.update(
+        login=login,
+        announcement=_saved_text(view.rater_job, done),
+        changed=changed,
+        undo_assignment=last if done and done != "skip" else None,
+        progress=view.progress,
+    )
     if view.on_screen is None:
         return render(request, "rate_empty.html", context)
+    context.update(on_screen=view.on_screen, mode="rate", current_choice="", reason="")
+    return render(request, "rate.html", context)
+
+
+@router.get("/rate/{job_id}/revise/{assignment_id}")
+def revise_page(
+    job_id: JobId,
+    assignment_id: AssignmentId,
+    request: Request,
+    login: RaterLogin,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    view = revision_view(session, login.user, job_id, assignment_id, settings)
+    context = _job_context(view.rater_job, settings)
     context.update(
-        assignment=view.on_screen.assignment,
-        instruction=view.on_screen.instruction,
-        input_text=view.on_screen.input_text,
-        output_a=view.on_screen.output_a,
-        output_b=view.on_screen.output_b,
+        login=login,
+        on_screen=view.on_screen,
+        mode="revise",
+        current_choice=view.choice,
+        reason=view.reason,
+        version=view.version,
     )
     return render(request, "rate.html", context)
+
+
+@router.get("/rate/{job_id}/guidelines")
+def guidelines_page(
+    job_id: JobId, request: Request, login: RaterLogin, session: SessionDep, settings: SettingsDep
+) -> Response:
+    view = guidelines_view(session, login.user, job_id, settings)
+    context = _job_context(view, settings)
+    context.update(login=login, due=view.guidelines_due, first=view.guidelines_seen == 0)
+    return render(request, "rate_guidelines.html", context)
+
+
+@router.post("/rate/{job_id}/guidelines")
+def read_guidelines(
+    job_id: JobId,
+    login: RaterLogin,
+    session: SessionDep,
+    settings: SettingsDep,
+    version: Annotated[int, Form(ge=0)],
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    check_csrf(login, csrf_token)
+    acknowledge_guidelines(session, login.user, job_id, version, settings)
+    return RedirectResponse(f"/rate/{job_id}", status_code=303)
 
 
 @router.post("/rate/{job_id}/judgments")
@@ -73,19 +154,14 @@ def submit(
     action: Annotated[str, Form(max_length=20)] = "submit",
     choice: Annotated[str, Form(max_length=20)] = "",
     reason: Annotated[str, Form(max_length=MAX_REASON)] = "",
+    idle_seconds: Annotated[float, Form(ge=0, le=MAX_IDLE_SECONDS)] = 0.0,
 ) -> Response:
     check_csrf(login, csrf_token)
-    job, human = rater_job(session, login.user, job_id, settings)
-    reason = reason.strip()
-    if action == "skip":
-        skip_comparison(session, login.user, job, assignment_id)
-        done = "skip"
-    elif action == "submit":
-        if human.reason_required and not reason:
-            raise JudgingError(422, "This job asks for a short reason with every judgment.")
-        submit_judgment(session, login.user, job, assignment_id, choice, reason)
-        enforce_gold_floor(session, login.user, job.id, human)
-        done = choice
-    else:
-        raise JudgingError(422, "Unknown action.")
-    return RedirectResponse(f"/rate/{job.id}?done={done}", status_code=303)
+    post = RaterPost(assignment_id, action, choice, reason, idle_seconds)
+    outcome = act(session, login.user, job_id, settings, post)
+    query: dict[str, Any] = {"done": outcome.choice}
+    if outcome.action != "skip":
+        query["last"] = outcome.assignment_id
+    if outcome.action == "revise":
+        query["changed"] = 1
+    return RedirectResponse(f"/rate/{outcome.job_id}?{urlencode(query)}", status_code=303)

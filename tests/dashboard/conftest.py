@@ -8,8 +8,11 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.web.conftest import web_login
-from tests.web.test_browser import browser, open_page  # noqa: F401  (the same browser setup)
+from tests.web.conftest import (  # the same browser setup as the rating app's tests
+    browser,  # noqa: F401
+    open_page,  # noqa: F401
+    web_login,
+)
 
 PASSWORD = "dashboard researcher password"
 GENERATORS = ("model-a", "model-b", "model-c")

@@ -23,8 +23,9 @@ COLUMNS = {
     "annotations": {
         "annotation_id", "comparison_id", "generator_1", "generator_2", "annotator",
         "annotator_kind", "repeat", "preference", "label", "shown_swapped", "is_noisy_label",
-        "cost_usd", "latency_ms", "seconds_on_task", "created_at", "rationale", "parse_error",
-        "raw_completion_chars", "config_sha256", "prompt_tokens", "completion_tokens", "source",
+        "cost_usd", "latency_ms", "seconds_on_task", "created_at", "strength", "guideline_version",
+        "rationale", "parse_error", "raw_completion_chars", "config_sha256", "prompt_tokens",
+        "completion_tokens", "source",
     },
     "alpaca_farm": {
         "comparison_id", "instruction", "input", "output_1", "output_2", "preference",

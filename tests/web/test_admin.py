@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.db.models import JobHumanSettings, RaterJob, User
-from tests.web.conftest import csrf_of, web_login
-
-ADMIN_PASSWORD = "admin password"
-
-
-@pytest.fixture
-def admin_client(make_account, client: TestClient) -> TestClient:
-    admin = make_account("admin", password=ADMIN_PASSWORD)
-    assert web_login(client, admin.email, ADMIN_PASSWORD).headers["location"] == "/admin/raters"
-    return client
+from tests.web.conftest import page_csrf, web_login
 
 
 def _csrf(client: TestClient, path: str = "/admin/raters") -> str:
-    return csrf_of(client.get(path).text)
+    return page_csrf(client, path)
 
 
 def test_an_admin_creates_a_rater_who_can_then_log_in(admin_client, app, db):

@@ -2,80 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
-from typing import Any
-
-import pytest
-
-from tests.web.conftest import assignments_of, comparison_rows, judgments_of
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PASSWORD = "browser rater password"
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("PREFARM_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"browser tests are required here but {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def open_page(browser, live_url):
-    contexts = []
-
-    def open_() -> Any:
-        context = browser.new_context(base_url=live_url, viewport={"width": 1280, "height": 900})
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        return page
-
-    yield open_
-    for context in contexts:
-        context.close()
-
-
-def _log_in(page, email: str, password: str = PASSWORD) -> None:
-    page.goto("/login")
-    page.fill("#email", email)
-    page.fill("#password", password)
-    with page.expect_navigation():
-        page.click("button[type=submit]")
-
-
-def _rater(make_account, engine, *job_ids: int):
-    from app.db.models import RaterJob
-    from app.db.session import unit_of_work
-
-    account = make_account("rater", password=PASSWORD)
-    with unit_of_work(engine) as session:
-        session.add_all(RaterJob(user_id=account.id, job_id=job_id) for job_id in job_ids)
-    return account
+from tests.web.conftest import (
+    assignments_of,
+    browser_rater,
+    comparison_rows,
+    judgments_of,
+    log_in,
+)
 
 
 def _side_of_first_output(page) -> str:
@@ -84,13 +17,14 @@ def _side_of_first_output(page) -> str:
 
 
 def test_a_rater_rates_by_keyboard_and_mouse_skips_and_logs_out(
-    human_job, make_account, engine, open_page, db
+    human_job, make_account, engine, open_page, check_page, db
 ):
     job = human_job(k=1, rows=comparison_rows(10))
-    rater = _rater(make_account, engine, job["id"])
+    rater = browser_rater(make_account, engine, job["id"])
     page = open_page()
-    _log_in(page, rater.email)
+    log_in(page, rater.email)
     page.goto(f"/rate/{job['id']}")
+    check_page(page, "rating")
 
     wanted = ["output_1", "output_2", "tie", "both_bad", "output_1", "output_2", "output_1"]
     expected: dict[int, str] = {}
@@ -137,9 +71,9 @@ def test_a_rater_rates_by_keyboard_and_mouse_skips_and_logs_out(
 
 def test_shortcuts_can_be_switched_off(human_job, make_account, engine, open_page, db):
     job = human_job(k=1, rows=comparison_rows(2))
-    rater = _rater(make_account, engine, job["id"])
+    rater = browser_rater(make_account, engine, job["id"])
     page = open_page()
-    _log_in(page, rater.email)
+    log_in(page, rater.email)
     page.goto(f"/rate/{job['id']}")
     page.uncheck("#shortcuts-toggle")
     page.keyboard.press("1")
@@ -164,11 +98,11 @@ def test_script_and_onerror_payloads_render_as_text_and_run_nothing(
         }
     ]
     job = human_job(k=1, rows=rows)
-    rater = _rater(make_account, engine, job["id"])
+    rater = browser_rater(make_account, engine, job["id"])
     page = open_page()
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    _log_in(page, rater.email)
+    log_in(page, rater.email)
     page.goto(f"/rate/{job['id']}")
     page.wait_for_load_state("load")
     assert page.evaluate("window.__pwned") is None
@@ -185,7 +119,7 @@ def test_two_raters_at_once_never_get_a_comparison_beyond_k(
     pages = []
     for _ in range(2):
         page = open_page()
-        _log_in(page, _rater(make_account, engine, job["id"]).email)
+        log_in(page, browser_rater(make_account, engine, job["id"]).email)
         page.goto(f"/rate/{job['id']}")
         pages.append(page)
     done = [False, False]
@@ -210,8 +144,8 @@ def test_a_tampered_form_cannot_submit_for_someone_elses_lease(
 ):
     job = human_job(k=2, rows=comparison_rows(1))
     owner, intruder = open_page(), open_page()
-    _log_in(owner, _rater(make_account, engine, job["id"]).email)
-    _log_in(intruder, _rater(make_account, engine, job["id"]).email)
+    log_in(owner, browser_rater(make_account, engine, job["id"]).email)
+    log_in(intruder, browser_rater(make_account, engine, job["id"]).email)
     owner.goto(f"/rate/{job['id']}")
     intruder.goto(f"/rate/{job['id']}")
     owners_lease = owner.input_value("input[name=assignment_id]")
@@ -230,7 +164,7 @@ def test_a_tampered_form_cannot_submit_through_another_job(
 ):
     job, other_job = human_job(k=1), human_job(k=1)
     page = open_page()
-    _log_in(page, _rater(make_account, engine, job["id"], other_job["id"]).email)
+    log_in(page, browser_rater(make_account, engine, job["id"], other_job["id"]).email)
     page.goto(f"/rate/{job['id']}")
     page.evaluate(
         "job => document.getElementById('judgment-form').action = `/rate/${job}/judgments`",
@@ -246,7 +180,7 @@ def test_a_tampered_form_cannot_submit_through_another_job(
 def test_a_comparison_cannot_be_submitted_twice(human_job, make_account, engine, open_page, db):
     job = human_job(k=1, rows=comparison_rows(3))
     page = open_page()
-    _log_in(page, _rater(make_account, engine, job["id"]).email)
+    log_in(page, browser_rater(make_account, engine, job["id"]).email)
     page.goto(f"/rate/{job['id']}")
     judged = page.input_value("input[name=assignment_id]")
     page.keyboard.press("1")
@@ -266,7 +200,7 @@ def test_outputs_sit_side_by_side_on_wide_screens_and_stack_on_narrow_ones(
 ):
     job = human_job(k=1, rows=comparison_rows(1))
     page = open_page()
-    _log_in(page, _rater(make_account, engine, job["id"]).email)
+    log_in(page, browser_rater(make_account, engine, job["id"]).email)
     page.goto(f"/rate/{job['id']}")
     a, b = page.locator("#output-a").bounding_box(), page.locator("#output-b").bounding_box()
     assert a["y"] == b["y"] and a["x"] < b["x"]

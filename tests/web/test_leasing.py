@@ -9,13 +9,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+import pytest
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from app.accounts.identity import Account
 from app.db.models import Assignment, Comparison, Job, User
 from app.db.session import unit_of_work
-from app.rating.assignment import JudgingError, assign_next, submit_judgment
+from app.rating.assignment import JudgingError, JudgmentForm, assign_next, submit_judgment
 from app.rating.settings import HumanSettings, human_settings
 from tests.web.conftest import assignments_of, comparison_rows, judgments_of
 
@@ -25,6 +26,8 @@ LEASE = HumanSettings(
     gold_accuracy_floor=None,
     gold_min_items=10,
     lease_seconds=60,
+    too_fast_seconds=3.0,
+    too_fast_share=None,
 )
 
 
@@ -76,7 +79,7 @@ def test_work_on_a_lapsed_lease_is_accepted_while_the_comparison_has_room(
     def lease_lapse_and_submit(session: Session, job: Job, user: Account) -> None:
         lease = assign_next(session, user, job, LEASE, now)
         assign_next(session, user, job, LEASE, late)  # expires it
-        submit_judgment(session, user, job, lease.id, "A", None, late)
+        submit_judgment(session, user, job, lease.id, JudgmentForm("A"), now=late)
 
     _as_request(engine, job_row["id"], rater.id, lease_lapse_and_submit)
     assert [a.status for a in assignments_of(db, job_row["id"])] == ["submitted"]
@@ -96,7 +99,7 @@ def test_work_on_a_lapsed_lease_is_refused_once_others_filled_the_comparison(
 
     def take_and_submit(session: Session, job: Job, user: Account) -> None:
         taken = assign_next(session, user, job, LEASE, later)
-        submit_judgment(session, user, job, taken.id, "B", None, later)
+        submit_judgment(session, user, job, taken.id, JudgmentForm("B"), now=later)
 
     _as_request(engine, job_row["id"], quick.id, take_and_submit)
     try:
@@ -104,7 +107,9 @@ def test_work_on_a_lapsed_lease_is_refused_once_others_filled_the_comparison(
             engine,
             job_row["id"],
             slow.id,
-            lambda s, job, user: submit_judgment(s, user, job, lease.id, "A", None, latest),
+            lambda s, job, user: submit_judgment(
+                s, user, job, lease.id, JudgmentForm("A"), now=latest
+            ),
         )
         raise AssertionError("a lapsed lease on a full comparison was accepted")
     except JudgingError as error:
@@ -173,3 +178,49 @@ def test_many_raters_at_once_never_exceed_k(human_job, make_rater, db):
         )
     ).all()
     assert leases == []
+
+
+@pytest.mark.postgres_only
+def test_a_rater_is_not_told_nothing_is_left_while_another_is_being_given_the_last_one(
+    on_postgres, human_job, make_rater, engine
+):
+    """The last open comparison is locked by a rater being served this instant (their request
+    has claimed it and not committed yet); a second rater waits for that request instead of
+    passing over the row and hearing that nothing is left, and gets the comparison's room."""
+    if not on_postgres:
+        pytest.skip("row locks and SKIP LOCKED: PostgreSQL only")
+    job_row = human_job(k=2, rows=comparison_rows(1))
+    first, second = make_rater(job_row["id"]), make_rater(job_row["id"])
+    with Session(engine) as holding:  # the first rater's request, mid-way
+        job = holding.get_one(Job, job_row["id"])
+        user = Account.of(holding.get_one(User, first.id))
+        assert assign_next(holding, user, job, LEASE) is not None
+        waiting: dict[str, Any] = {}
+
+        def second_request() -> None:
+            waiting["lease"] = _as_request(
+                engine, job_row["id"], second.id, lambda s, job, u: assign_next(s, u, job, LEASE)
+            )
+
+        thread = threading.Thread(target=second_request)
+        thread.start()
+        _until_a_query_waits_for_a_lock(engine)
+        holding.commit()
+    thread.join(30)
+    assert waiting["lease"] is not None
+
+
+def _until_a_query_waits_for_a_lock(engine: Engine) -> None:
+    with engine.connect() as connection:
+        for _ in range(500):
+            waiting = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"
+                )
+            ).scalar_one()
+            if waiting:
+                return
+            connection.rollback()
+            threading.Event().wait(0.01)
+    raise AssertionError("the second rater's request never waited for the first one's lock")

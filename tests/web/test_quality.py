@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from app.db.models import Annotation, Annotator, Comparison, User
 from app.rating.quality import job_quality
+from app.rating.settings import human_settings
 from tests.web.conftest import assignments_of, comparison_rows, judgments_of
 
 
@@ -60,7 +61,8 @@ def test_quality_figures_per_rater(human_job, make_rater, db, settings):
         annotator = db.get(Annotator, annotation.annotator_id)
         annotation.seconds_on_task = 12.0 if annotator.user_id == good.id else 1.0
     db.commit()
-    figures = {q.user_id: q for q in job_quality(db, job["id"], settings.too_fast_seconds)}
+    human = human_settings(db, job["id"], settings)
+    figures = {q.user_id: q for q in job_quality(db, job["id"], human)}
     assert figures[good.id].judgments == 4 and figures[good.id].gold_items == 2
     assert figures[good.id].gold_accuracy == 1.0
     assert figures[bad.id].gold_accuracy == 0.0

@@ -27,7 +27,7 @@ def test_the_page_shows_the_instruction_and_both_outputs_without_generator_names
     assert "Question c0: what is 0 + 0?" in page
     assert "FIRST answer 0" in page and "SECOND answer 0" in page
     assert "model-one" not in page and "model-two" not in page
-    assert "1 left in this job" in page
+    assert "1 left for you in this job" in page
 
 
 def test_the_stored_preference_is_in_the_comparisons_own_frame(human_job, make_rater, db):
@@ -75,7 +75,7 @@ def test_each_comparison_gets_k_different_raters_and_then_no_more(human_job, mak
     pairs = Counter((j.comparison_id, j.annotator_id) for j in judgments)
     assert max(pairs.values()) == 1
     _, page = raters[2].next_page(job["id"])
-    assert "Nothing left for you" in page and "0 left in this job" in page
+    assert "Nothing left for you" in page and "0 left for you in this job" in page
 
 
 def test_a_skipped_comparison_goes_to_another_rater_and_never_back(human_job, make_rater, db):
@@ -99,7 +99,7 @@ def test_after_submitting_the_next_page_announces_the_saved_choice(human_job, ma
     rater = make_rater(job["id"])
     assignment_id, _ = rater.next_page(job["id"])
     response = rater.judge(job["id"], assignment_id, "B")
-    assert response.headers["location"] == f"/rate/{job['id']}?done=B"
+    assert response.headers["location"] == f"/rate/{job['id']}?done=B&last={assignment_id}"
     page = rater.client.get(response.headers["location"]).text
     assert 'aria-live="polite">Saved: B is better.' in page
     assert "1 rated today" in page
