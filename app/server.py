@@ -14,12 +14,14 @@ from app import __version__
 from app.api.annotations import router as annotations_router
 from app.api.annotators import router as annotators_router
 from app.api.annotators import tasks_router as annotator_tasks_router
+from app.api.comparisons import check_router as comparisons_check_router
 from app.api.comparisons import router as comparisons_router
 from app.api.exports import router as exports_router
 from app.api.health import router as health_router
 from app.api.jobs import router as jobs_router
 from app.api.metrics import router as metrics_router
 from app.api.stats import router as stats_router
+from app.api.tokens import router as tokens_router
 from app.config import Settings, get_settings
 from app.dashboard.pages import router as dashboard_router
 from app.db.dialect import runs_worker_in_server
@@ -48,11 +50,13 @@ ROUTERS = (
     metrics_router,
     jobs_router,
     comparisons_router,
+    comparisons_check_router,
     annotations_router,
     stats_router,
     annotators_router,
     annotator_tasks_router,
     exports_router,
+    tokens_router,
     login_router,  # the rating pages for raters and admins
     rating_router,
     admin_router,

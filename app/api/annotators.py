@@ -6,19 +6,33 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.annotators.config import AnnotatorConfig, ConfigError, PoolConfig
-from app.annotators.registry import NameTaken, UnknownAnnotators, list_configs, register
+from app.annotators.pricing import TOKEN_COUNTING, Estimate
+from app.annotators.prompts import ShownItem
+from app.annotators.registry import (
+    Grants,
+    NameTaken,
+    RegistrationRefused,
+    UnknownAnnotators,
+    list_configs,
+    preview_config,
+    register,
+)
+from app.api.responses import COMMON_RESPONSES, JOB_RESPONSES, responses
 from app.errors import RequestError, not_found
-from app.http.deps import ApiUser, SessionDep
+from app.http.deps import ApiUser, SessionDep, SettingsDep
+from app.ingest.rows import ComparisonRow
 from app.jobs.access import load_visible_job
 from app.worker.requeue import requeue_tasks
 
-router = APIRouter(prefix="/api/v1/annotators", tags=["annotators"])
-tasks_router = APIRouter(prefix="/api/v1/jobs/{job_id}/tasks", tags=["annotators"])
+router = APIRouter(prefix="/api/v1/annotators", tags=["annotators"], responses=COMMON_RESPONSES)
+tasks_router = APIRouter(
+    prefix="/api/v1/jobs/{job_id}/tasks", tags=["annotators"], responses=JOB_RESPONSES
+)
 
-_EXAMPLE = {
+_EXAMPLE: dict[str, Any] = {
     "name": "my_vllm_judge",
     "provider": "openai_compatible",
     "base_url": "http://10.0.0.5:8000/v1",
@@ -37,19 +51,132 @@ class AnnotatorOut(BaseModel):
     shipped: bool = Field(description="Ships with prefarm (app/annotators/configs).")
     config: dict[str, Any]
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "my_vllm_judge",
+                    "kind": "annotator",
+                    "version": "5c1e0d…",
+                    "shipped": False,
+                    "config": _EXAMPLE,
+                }
+            ]
+        }
+    )
+
 
 class AnnotatorList(BaseModel):
     items: list[AnnotatorOut]
+
+
+class SampleComparison(ComparisonRow):
+    """A comparison to render the prompt for (the fields of a comparison row)."""
+
+
+class ValidateRequest(BaseModel):
+    config: dict[str, Any] | None = Field(
+        None, description="A config as for registering; or give `name`."
+    )
+    name: str | None = Field(None, max_length=200, description="A registered config's name.")
+    comparisons: list[SampleComparison] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Comparisons to render and price; default: a short built-in sample.",
+    )
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "config": _EXAMPLE,
+                    "comparisons": [
+                        {
+                            "instruction": "Name three prime numbers.",
+                            "output_1": "2, 3 and 5.",
+                            "output_2": "Prime numbers include 2, 3, 5 and 7.",
+                        }
+                    ],
+                },
+                {"name": "openai_json"},
+            ]
+        },
+    )
+
+
+class RenderedPrompt(BaseModel):
+    system: str
+    user: str
+
+
+class CostEstimate(BaseModel):
+    name: str
+    calls_per_comparison: float
+    prompt_tokens_per_comparison: float
+    completion_tokens_per_comparison: float = Field(
+        description="At the config's max_tokens: the most a call is billed for."
+    )
+    prompt_tokens_per_1000: int
+    usd_per_1000_comparisons: float
+
+    @classmethod
+    def of(cls, estimate: Estimate) -> CostEstimate:
+        return cls(
+            name=estimate.name,
+            calls_per_comparison=estimate.calls_per_comparison,
+            prompt_tokens_per_comparison=estimate.prompt_tokens_per_comparison,
+            completion_tokens_per_comparison=estimate.completion_tokens_per_comparison,
+            prompt_tokens_per_1000=round(1000 * estimate.prompt_tokens_per_comparison),
+            usd_per_1000_comparisons=round(estimate.usd_per_1000, 6),
+        )
+
+
+class Validation(CostEstimate):
+    kind: Literal["annotator", "pool"]
+    version: str
+    prompt: RenderedPrompt | None = Field(
+        description="What the judge is sent for the first comparison (null for builtins)."
+    )
+    members: list[CostEstimate] = Field(description="A pool's members, each priced.")
+    token_counting: str
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "my_vllm_judge",
+                    "kind": "annotator",
+                    "version": "5c1e0d…",
+                    "prompt": {"system": "You compare two responses…", "user": "<comparison…"},
+                    "members": [],
+                    "calls_per_comparison": 1.0,
+                    "prompt_tokens_per_comparison": 412.0,
+                    "completion_tokens_per_comparison": 200.0,
+                    "prompt_tokens_per_1000": 412000,
+                    "usd_per_1000_comparisons": 0.0,
+                    "token_counting": TOKEN_COUNTING,
+                }
+            ]
+        }
+    )
 
 
 class RetryRequest(BaseModel):
     failed: bool = Field(True, description="Re-queue tasks that failed (errors kept until then).")
     unparsed: bool = Field(True, description="Drop unparseable answers and ask again.")
 
+    model_config = ConfigDict(extra="forbid", strict=True)
+
 
 class RetryResult(BaseModel):
     requeued_failed: int
     requeued_unparsed: int
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"requeued_failed": 3, "requeued_unparsed": 1}]}
+    )
 
 
 def _out(config: AnnotatorConfig | PoolConfig, version: str, shipped: bool) -> AnnotatorOut:
@@ -67,7 +194,45 @@ def list_annotators(user: ApiUser, session: SessionDep) -> AnnotatorList:
     return AnnotatorList(items=[_out(*entry) for entry in list_configs(session)])
 
 
-@router.get("/{name}", response_model=AnnotatorOut, summary="Read one annotator config")
+@router.post(
+    "/validate",
+    response_model=Validation,
+    summary="Check a config without registering it: its prompt and its price",
+    description="Renders the prompt the judge would be sent for the first comparison (yours, "
+    "or a short built-in sample) and prices the config: calls, tokens and dollars per "
+    f"comparison and per 1,000 comparisons ({TOKEN_COUNTING}; output tokens at `max_tokens`). "
+    "A pool is priced as the mean of its members, less its `p_label_flip` coins. Nothing is "
+    "stored and no provider is called, so anyone with a token may validate any config.",
+    responses=responses(422, s422="an invalid config (`invalid_config`) or unknown names"),
+)
+def validate_annotator(body: ValidateRequest, user: ApiUser, session: SessionDep) -> Validation:
+    samples = [
+        ShownItem(row.instruction, row.input, row.output_1, row.output_2)
+        for row in body.comparisons
+    ]
+    try:
+        config, version, checked = preview_config(session, body.config, body.name, samples)
+    except ConfigError as exc:
+        raise RequestError(422, "invalid_config", str(exc)) from exc
+    except UnknownAnnotators as exc:
+        raise RequestError(422, "unknown_annotators", str(exc), {"unknown": exc.names}) from exc
+    prompt = checked.prompt
+    return Validation(
+        **CostEstimate.of(checked.estimate).model_dump(),
+        kind=config.kind,
+        version=version,
+        prompt=RenderedPrompt(system=prompt.system, user=prompt.user) if prompt else None,
+        members=[CostEstimate.of(member) for member in checked.members],
+        token_counting=TOKEN_COUNTING,
+    )
+
+
+@router.get(
+    "/{name}",
+    response_model=AnnotatorOut,
+    summary="Read one annotator config",
+    responses=responses(404),
+)
 def read_annotator(name: str, user: ApiUser, session: SessionDep) -> AnnotatorOut:
     for entry in list_configs(session):
         if entry[0].name == name:
@@ -83,24 +248,33 @@ def read_annotator(name: str, user: ApiUser, session: SessionDep) -> AnnotatorOu
     description="The same body as a YAML entry of app/annotators/configs. Configs are immutable: "
     "posting the same config again returns it (200); another config under a taken name is a "
     "409. API keys are never part of a config: name the environment variable in `api_key_env`. "
-    "Configs with `base_url` or `api_key_env` need an admin (workers send keys to that address).",
-    responses={200: {"description": "Identical config registered already"}},
+    "Configs with `base_url` or `api_key_env` need an admin (workers send keys to that "
+    "address), unless an operator granted that address or variable to researchers "
+    "(PREFARM_RESEARCHER_BASE_URLS, PREFARM_RESEARCHER_API_KEY_ENVS).",
+    responses={
+        200: {"description": "Identical config registered already"},
+        **responses(
+            403,
+            409,
+            422,
+            s403="a researcher named a base_url or api_key_env that is not granted",
+            s409="another config already has this name",
+            s422="an invalid config (`invalid_config`), or a pool of unknown members",
+        ),
+    },
 )
 def register_annotator(
     user: ApiUser,
     session: SessionDep,
+    settings: SettingsDep,
     response: Response,
     body: dict[str, Any] = Body(openapi_examples={"vllm": {"value": _EXAMPLE}}),
 ) -> AnnotatorOut:
-    if not user.is_admin and (body.get("base_url") or body.get("api_key_env")):
-        raise RequestError(
-            403,
-            "forbidden",
-            "only admins may register configs with base_url or api_key_env: workers send "
-            "API keys from their environment to that address",
-        )
+    grants = Grants.of(settings.researcher_base_urls, settings.researcher_api_key_envs)
     try:
-        config, version, created = register(session, body)
+        config, version, created = register(session, body, is_admin=user.is_admin, grants=grants)
+    except RegistrationRefused as exc:
+        raise RequestError(403, "forbidden", str(exc)) from exc
     except ConfigError as exc:
         raise RequestError(422, "invalid_config", str(exc)) from exc
     except UnknownAnnotators as exc:
@@ -116,6 +290,9 @@ def register_annotator(
     "/retry",
     response_model=RetryResult,
     summary="Re-queue a job's failed tasks and unparsed answers",
+    description="`failed` puts failed tasks back in the queue; `unparsed` removes judgments "
+    "whose answer could not be parsed and asks again. The job is `active` again if it was "
+    "`done`. The body may be left out (both true).",
 )
 def retry_tasks(
     job_id: int, user: ApiUser, session: SessionDep, body: RetryRequest | None = None

@@ -1,4 +1,5 @@
-"""Jobs: create (idempotent), list, read with counts, pause / resume / cancel / edit."""
+"""Jobs: create (idempotent), list, read with counts, pause / resume / cancel / edit, delete
+an empty one."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from fastapi import APIRouter, Header, Query, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.api.responses import COMMON_RESPONSES, JOB_RESPONSES, responses
 from app.api.schemas import JobCreate, JobOut, JobPage, JobProgress, JobUpdate
 from app.db.models import Job, User
 from app.db.paging import keyset_page
@@ -15,12 +17,14 @@ from app.http.deps import ApiUser, SessionDep
 from app.http.pagination import decode_cursor, page_cursor
 from app.jobs.access import load_visible_job, visible_jobs
 from app.jobs.counts import job_counts
-from app.jobs.lifecycle import create_job, update_job
+from app.jobs.lifecycle import create_job, delete_empty_job, update_job
 
-router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"], responses=COMMON_RESPONSES)
 
 
-def job_out(job: Job, owner_email: str, counts: JobProgress | None = None) -> JobOut:
+def job_out(
+    job: Job, owner_email: str, counts: JobProgress | None = None, *, with_secret: bool = False
+) -> JobOut:
     return JobOut(
         id=job.id,
         name=job.name,
@@ -35,14 +39,22 @@ def job_out(job: Job, owner_email: str, counts: JobProgress | None = None) -> Jo
         reference_generator=job.reference_generator,
         created_at=job.created_at,
         updated_at=job.updated_at,
+        finished_at=job.finished_at,
+        webhook_url=job.webhook_url,
+        webhook_secret=job.webhook_secret if with_secret else None,
         progress=counts,
     )
 
 
-def _with_counts(session: Session, job: Job) -> JobOut:
+def _with_counts(session: Session, job: Job, *, with_secret: bool = False) -> JobOut:
     owner = session.scalar(select(User.email).where(User.id == job.owner_id)) or ""
     counts = job_counts(session, job.id)
-    return job_out(job, owner, JobProgress.model_validate(counts, from_attributes=True))
+    return job_out(
+        job,
+        owner,
+        JobProgress.model_validate(counts, from_attributes=True),
+        with_secret=with_secret,
+    )
 
 
 @router.post(
@@ -50,7 +62,16 @@ def _with_counts(session: Session, job: Job) -> JobOut:
     status_code=201,
     response_model=JobOut,
     summary="Create a job",
-    responses={200: {"description": "Replay of an earlier request with the same Idempotency-Key"}},
+    responses={
+        200: {"description": "Replay of an earlier request with the same Idempotency-Key"},
+        **responses(
+            409,
+            422,
+            s409="the Idempotency-Key was used for another body (`idempotency_key_reused`)",
+            s422="a field out of range or unknown, or unknown annotator names "
+            "(`unknown_annotators`: `details.unknown` and `details.known`)",
+        ),
+    },
 )
 def create(
     body: JobCreate,
@@ -67,10 +88,15 @@ def create(
     if created.replayed:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
-    return _with_counts(session, created.job)
+    return _with_counts(session, created.job, with_secret=True)
 
 
-@router.get("", response_model=JobPage, summary="List jobs (yours; all for admins)")
+@router.get(
+    "",
+    response_model=JobPage,
+    summary="List jobs (yours; all for admins)",
+    responses=responses(400),
+)
 def list_jobs(
     user: ApiUser,
     session: SessionDep,
@@ -92,14 +118,43 @@ def list_jobs(
     )
 
 
-@router.get("/{job_id}", response_model=JobOut, summary="Read a job with its progress counts")
+@router.get(
+    "/{job_id}",
+    response_model=JobOut,
+    summary="Read a job with its progress counts",
+    responses=responses(404),
+)
 def read_job(job_id: int, user: ApiUser, session: SessionDep) -> JobOut:
     return _with_counts(session, load_visible_job(session, user, job_id))
 
 
-@router.patch("/{job_id}", response_model=JobOut, summary="Pause, resume, cancel or edit a job")
+@router.patch(
+    "/{job_id}",
+    response_model=JobOut,
+    summary="Pause, resume, cancel or edit a job",
+    responses={
+        **JOB_RESPONSES,
+        **responses(
+            409, s409="the job is cancelled, or resumed while over budget (`budget_exhausted`)"
+        ),
+    },
+)
 def change_job(job_id: int, body: JobUpdate, user: ApiUser, session: SessionDep) -> JobOut:
     job = load_visible_job(session, user, job_id, for_update=True)
-    update_job(session, job, body.model_dump(mode="json", include=body.model_fields_set))
+    changes = body.model_dump(mode="json", include=body.model_fields_set)
+    update_job(session, job, changes)
     session.flush()
-    return _with_counts(session, job)
+    return _with_counts(session, job, with_secret=bool(changes.get("webhook_url")))
+
+
+@router.delete(
+    "/{job_id}",
+    status_code=204,
+    summary="Delete a job that has no comparisons yet",
+    description="For a job whose first upload was refused. A job with comparisons or "
+    "judgments is a 409 `job_not_empty`: cancel it instead.",
+    responses={**JOB_RESPONSES, **responses(409, s409="the job has comparisons or judgments")},
+)
+def delete_job(job_id: int, user: ApiUser, session: SessionDep) -> Response:
+    delete_empty_job(session, load_visible_job(session, user, job_id, for_update=True))
+    return Response(status_code=204)

@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Strict(BaseModel):
-    """Unknown fields are errors: a typo must not be silently dropped."""
+    """Unknown fields are errors (a typo must not be silently dropped), and values must have
+    their documented JSON type: `1.5` is no integer and `"3"` no number."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+WebhookUrl = Annotated[
+    str,
+    Field(
+        min_length=8,
+        max_length=2000,
+        pattern=r"^https?://[^\s/?#]+[^\s]*$",
+        description="Called with a signed POST once the job is done (docs/api.md#webhooks).",
+    ),
+]
 
 
 class Routing(Strict):
@@ -56,9 +68,11 @@ class JobCreate(Strict):
     budget_usd: float | None = Field(None, ge=0, description="Spend at which dispatch stops.")
     seed: int = Field(0, ge=0, le=2**62, description="Seeds every random choice of the job.")
     reference_generator: str | None = Field(None, max_length=200)
+    webhook_url: WebhookUrl | None = None
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={
             "examples": [
                 {
@@ -69,6 +83,7 @@ class JobCreate(Strict):
                     "budget_usd": 25.0,
                     "seed": 7,
                     "reference_generator": "gpt4_1106_preview",
+                    "webhook_url": "https://ci.example.org/hooks/prefarm",
                 }
             ]
         },
@@ -82,9 +97,14 @@ class JobUpdate(Strict):
     name: str | None = Field(None, min_length=1, max_length=200)
     budget_usd: float | None = Field(None, ge=0)
     routing: Routing | None = None
+    webhook_url: WebhookUrl | None = Field(
+        None, description="A new webhook (and a new secret), or null for none."
+    )
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"status": "paused"}, {"budget_usd": 50}]}
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"examples": [{"status": "paused"}, {"budget_usd": 50}]},
     )
 
 
@@ -102,11 +122,15 @@ _JOB_EXAMPLE: dict[str, Any] = {
     "reference_generator": "gpt4_1106_preview",
     "created_at": "2026-11-28T09:00:00Z",
     "updated_at": "2026-11-28T09:05:00Z",
+    "finished_at": None,
+    "webhook_url": "https://ci.example.org/hooks/prefarm",
+    "webhook_secret": None,
     "progress": {
         "comparisons": 805,
-        "comparisons_by_status": {"pending": 300, "done": 505},
-        "tasks_by_status": {"queued": 300, "done": 505},
-        "annotations": 505,
+        "comparisons_by_status": {"pending": 300, "done": 500, "failed": 5},
+        "tasks_by_status": {"queued": 300, "done": 500, "failed": 5},
+        "escalations_by_reason": {},
+        "annotations": 500,
     },
 }
 
@@ -115,6 +139,9 @@ class JobProgress(BaseModel):
     comparisons: int
     comparisons_by_status: dict[str, int]
     tasks_by_status: dict[str, int]
+    escalations_by_reason: dict[str, int] = Field(
+        description="Comparisons an `active` policy sent to humans, by reason."
+    )
     annotations: int
 
 
@@ -132,6 +159,15 @@ class JobOut(BaseModel):
     reference_generator: str | None
     created_at: datetime
     updated_at: datetime
+    finished_at: datetime | None = Field(
+        None, description="When the job last became `done`; null while it is not."
+    )
+    webhook_url: str | None = None
+    webhook_secret: str | None = Field(
+        None,
+        description="Only in the answer that set `webhook_url`: the key of the calls' "
+        "HMAC-SHA256 signature.",
+    )
     progress: JobProgress | None = None
 
     model_config = ConfigDict(json_schema_extra={"examples": [_JOB_EXAMPLE]})
@@ -158,6 +194,19 @@ class IngestResult(BaseModel):
     )
 
 
+class TaskErrorOut(BaseModel):
+    annotator: str
+    status: str = Field(description="`failed`, or `queued` while it waits for another attempt.")
+    attempts: int
+    error: str
+
+
+class ValidationResult(BaseModel):
+    received: int = Field(description="Rows checked; all of them are valid.")
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"received": 10000}]})
+
+
 class ComparisonOut(BaseModel):
     id: str
     instruction: str
@@ -169,6 +218,13 @@ class ComparisonOut(BaseModel):
     gold_preference: float | None
     route: str
     status: str
+    escalation: str | None = Field(
+        description="Why an `active` policy sent it to humans: disagreement, uncertain, "
+        "low_agreement; null if it did not."
+    )
+    errors: list[TaskErrorOut] = Field(
+        description="Errors of its simulated tasks: failed ones and ones waiting for a retry."
+    )
     metadata: dict[str, Any] | None
     created_at: datetime
 
@@ -192,7 +248,16 @@ class ComparisonPage(BaseModel):
                             "generator_2": "gpt4_1106_preview",
                             "gold_preference": None,
                             "route": "simulated",
-                            "status": "pending",
+                            "status": "failed",
+                            "escalation": None,
+                            "errors": [
+                                {
+                                    "annotator": "openai_json",
+                                    "status": "failed",
+                                    "attempts": 5,
+                                    "error": "RateLimitError: 429 (after 5 attempts)",
+                                }
+                            ],
                             "metadata": None,
                             "created_at": "2026-11-28T09:00:00Z",
                         }

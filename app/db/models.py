@@ -43,6 +43,7 @@ JOB_STATUSES = ("active", "paused", "cancelled", "done", "budget_exhausted")
 ANNOTATOR_KINDS = ("human", "simulated")
 TASK_STATUSES = ("queued", "running", "done", "failed")
 ASSIGNMENT_STATUSES = ("leased", "submitted", "skipped", "expired")
+DELIVERY_STATUSES = ("pending", "delivered", "failed")
 LABELS = ("output_1", "output_2", "tie", "both_bad")
 # The preference each label stands for (both_bad is a tie that keeps its label).
 LABEL_PREFERENCE = {"output_1": 1.0, "output_2": 2.0, "tie": 1.5, "both_bad": 1.5}
@@ -52,6 +53,7 @@ ROUTES = ("human", "simulated", "both")
 HUMAN_ROUTES = ("human", "both")
 SIMULATED_ROUTES = ("simulated", "both")
 _HUMAN_QUEUE = f"route IN {HUMAN_ROUTES!r} AND human_open"
+_PENDING = "status = 'pending'"
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -121,6 +123,8 @@ class ApiToken(CreatedAt, Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # A token past this moment is refused like a revoked one; NULL: it does not expire.
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Job(CreatedAt, Base):
@@ -147,6 +151,11 @@ class Job(CreatedAt, Base):
     updated_at: Mapped[datetime] = mapped_column(
         UtcDateTime(), server_default=func.current_timestamp(), onupdate=func.now()
     )
+    # When the job last became `done` (every comparison settled); NULL while it is not.
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Called once per completion with a signed POST (app/jobs/webhooks.py); the secret signs it.
+    webhook_url: Mapped[str | None] = mapped_column(String(2000))
+    webhook_secret: Mapped[str | None] = mapped_column(String(64))
 
     @hybrid_property
     def over_budget(self) -> bool:
@@ -191,6 +200,13 @@ class Comparison(CreatedAt, Base):
             "id",
             postgresql_where=text(_HUMAN_QUEUE),
             sqlite_where=text(_HUMAN_QUEUE),
+        ),
+        # Whether a job has work left (app/routing/completion.py): one probe, however large.
+        Index(
+            "ix_comparisons_pending",
+            "job_id",
+            postgresql_where=text(_PENDING),
+            sqlite_where=text(_PENDING),
         ),
     )
 
@@ -377,3 +393,42 @@ class RaterJob(Base):
     job_id: Mapped[int] = mapped_column(
         ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+class WebhookDelivery(CreatedAt, Base):
+    """One call of a job's webhook: stored with the transaction that finished the job and sent
+    by the workers' loop (app/worker/webhooks.py), so it survives restarts and blocks no
+    request."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", DELIVERY_STATUSES), name="ck_webhook_deliveries_status"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(40))
+    url: Mapped[str] = mapped_column(String(2000))
+    # The exact bytes sent and signed, so every retry sends the same body and signature.
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class WorkerHeartbeat(Base):
+    """A worker process and when it last said it was alive (its health check reads this)."""
+
+    __tablename__ = "worker_heartbeats"
+
+    worker_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255), index=True)
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

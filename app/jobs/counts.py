@@ -1,4 +1,5 @@
-"""A job's counts as the API reports them: comparisons by status, tasks by status, judgments."""
+"""A job's counts as the API reports them: comparisons by status, tasks by status, escalations
+by reason, judgments."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ class JobCounts:
     comparisons: int
     comparisons_by_status: dict[str, int]
     tasks_by_status: dict[str, int]
+    escalations_by_reason: dict[str, int]
     annotations: int
 
 
@@ -31,6 +33,15 @@ def job_counts(session: Session, job_id: int) -> JobCounts:
             select(Task.status, func.count()).where(Task.job_id == job_id).group_by(Task.status)
         ).all()
     )
+    escalations = {
+        reason: count
+        for reason, count in session.execute(
+            select(Comparison.escalation, func.count())
+            .where(Comparison.job_id == job_id, Comparison.escalation.is_not(None))
+            .group_by(Comparison.escalation)
+        ).all()
+        if reason is not None
+    }
     annotations = session.scalar(
         select(func.count()).select_from(Annotation).where(Annotation.job_id == job_id)
     )
@@ -38,5 +49,6 @@ def job_counts(session: Session, job_id: int) -> JobCounts:
         comparisons=sum(by_status.values()),
         comparisons_by_status=by_status,
         tasks_by_status=tasks,
+        escalations_by_reason=escalations,
         annotations=annotations or 0,
     )

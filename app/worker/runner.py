@@ -9,6 +9,7 @@ a grace period, and puts the rest back in the queue.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import random
@@ -16,10 +17,11 @@ import socket
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy import Engine
 
 from app.annotators.builtin import builtin_preference
@@ -30,10 +32,12 @@ from app.annotators.providers.base import LlmResponse
 from app.annotators.seeding import noisy_preference
 from app.config import Settings
 from app.observability.metrics import record_provider_call
+from app.worker import heartbeat as heartbeats
 from app.worker import store
 from app.worker.limits import AnnotatorLimits
 from app.worker.store import Claim, ClaimedTask, JobState, Outcome, utcnow
 from app.worker.units import Call, Unit, annotation_rows, direct_annotation, plan_calls, price
+from app.worker.webhooks import WebhookOptions, deliver_due
 
 log = logging.getLogger("prefarm.worker")
 FLUSH_SECONDS = 0.05
@@ -48,10 +52,11 @@ class WorkerOptions:
     retry_base_seconds: float = 1.0
     retry_max_seconds: float = 300.0
     shutdown_grace_seconds: float = 30.0
+    webhooks: WebhookOptions = field(default_factory=WebhookOptions)
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> WorkerOptions:
-        values = {
+        values: dict[str, Any] = {
             "concurrency": settings.worker_concurrency,
             "claim_batch": settings.worker_claim_batch,
             "lease_seconds": settings.worker_lease_seconds,
@@ -59,9 +64,16 @@ class WorkerOptions:
             "retry_base_seconds": settings.worker_retry_base_seconds,
             "retry_max_seconds": settings.worker_retry_max_seconds,
             "shutdown_grace_seconds": settings.worker_shutdown_grace_seconds,
+            "webhooks": WebhookOptions(
+                timeout_seconds=settings.webhook_timeout_seconds,
+                max_attempts=settings.webhook_max_attempts,
+                retry_base_seconds=settings.webhook_retry_base_seconds,
+                retry_max_seconds=settings.webhook_retry_max_seconds,
+                allow_private=settings.webhook_allow_private,
+            ),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)  # type: ignore[arg-type]  # the settings hold each field's type
+        return cls(**values)
 
 
 class Worker:
@@ -90,7 +102,9 @@ class Worker:
         self._call_slots = asyncio.Semaphore(self.options.concurrency)
         await asyncio.to_thread(load_provider_sdks)  # seconds of imports, off the event loop
         writer = asyncio.create_task(self._writer())
+        await self._beat()
         heartbeat = asyncio.create_task(self._heartbeat())
+        webhooks = asyncio.create_task(self._webhooks(stop))
         log.info("worker %s started (concurrency %d)", self.id, self.options.concurrency)
         try:
             while not stop.is_set():
@@ -111,10 +125,13 @@ class Worker:
                     if got:
                         await self._accept(claim)
                 if until_idle and got == 0 and idle:
+                    await self._send_webhooks()  # what finishing the last tasks queued
                     break
                 if got < wanted or wanted <= 0:
                     await self._wait_for_room(stop)
         finally:
+            webhooks.cancel()
+            await asyncio.gather(webhooks, return_exceptions=True)
             await self._shut_down(writer, heartbeat)
 
     async def _wait_for_room(self, stop: asyncio.Event) -> None:
@@ -154,12 +171,37 @@ class Worker:
             self.held.clear()
         for provider in self._providers.values():
             await provider.close()
+        try:
+            await asyncio.to_thread(heartbeats.stopped, self.engine, self.id)
+        except Exception:
+            log.exception("recording the worker's stop failed")
         log.info("worker %s stopped after %d tasks", self.id, self.completed)
+
+    async def _beat(self) -> None:
+        try:
+            await asyncio.to_thread(heartbeats.beat, self.engine, self.id)
+        except Exception:
+            log.exception("writing the worker's heartbeat failed; retrying")
+
+    async def _webhooks(self, stop: asyncio.Event) -> None:
+        """Send the webhook calls of finished jobs, whenever some are due."""
+        while not stop.is_set():
+            await self._send_webhooks()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=max(1.0, self.options.poll_seconds))
+
+    async def _send_webhooks(self) -> None:
+        try:
+            async with httpx.AsyncClient(follow_redirects=False) as client:
+                await deliver_due(self.engine, client, self.options.webhooks)
+        except Exception:  # the database is away: the calls stay queued
+            log.exception("sending webhooks failed; retrying")
 
     async def _heartbeat(self) -> None:
         interval = max(0.5, self.options.lease_seconds / 3)
         while True:
             await asyncio.sleep(interval)
+            await self._beat()
             try:
                 await asyncio.to_thread(
                     store.renew, self.engine, self.id, list(self.held), self.options.lease_seconds

@@ -32,7 +32,7 @@ def _run_demo(directory: Path, **extra_env: str) -> str:
     }
     env.update(extra_env)
     done = subprocess.run(
-        [sys.executable, "-m", "app.cli", "demo", "--no-serve"],
+        [sys.executable, "-m", "prefarm_client", "demo", "--no-serve"],
         cwd=directory,
         env=env,
         capture_output=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from app.client import PrefarmClient
+from prefarm_client import PrefarmClient
 
 
 def test_submit_wait_runs_a_job_from_a_file(run_against, judging_url, researcher, pairs_file):

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from app.client import PrefarmClient, Progress
+from prefarm_client import PrefarmClient, Progress
 
 
 def test_wait_returns_once_every_comparison_is_judged(judging_url, researcher, rows) -> None:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from prefarm_client.cli import cli
 from typer.testing import CliRunner
 
-from app.cli import cli
 from app.config import get_settings
 
 
