@@ -100,11 +100,12 @@ class Worker:
         """Work until `stop` is set, or (until_idle) until nothing is left to claim or running."""
         stop = stop or asyncio.Event()
         self._call_slots = asyncio.Semaphore(self.options.concurrency)
+        await self._beat()
         await asyncio.to_thread(load_provider_sdks)  # seconds of imports, off the event loop
         writer = asyncio.create_task(self._writer())
-        await self._beat()
         heartbeat = asyncio.create_task(self._heartbeat())
-        webhooks = asyncio.create_task(self._webhooks(stop))
+        # With until_idle, due calls are sent once the tasks are done (below) instead.
+        webhooks = asyncio.create_task(self._webhooks(stop)) if not until_idle else None
         log.info("worker %s started (concurrency %d)", self.id, self.options.concurrency)
         try:
             while not stop.is_set():
@@ -130,8 +131,9 @@ class Worker:
                 if got < wanted or wanted <= 0:
                     await self._wait_for_room(stop)
         finally:
-            webhooks.cancel()
-            await asyncio.gather(webhooks, return_exceptions=True)
+            if webhooks is not None:  # let calls in flight finish: a cancelled one would wait
+                stop.set()  # for its lease to lapse before it is sent again
+                await asyncio.gather(webhooks, return_exceptions=True)
             await self._shut_down(writer, heartbeat)
 
     async def _wait_for_room(self, stop: asyncio.Event) -> None:
