@@ -16,6 +16,8 @@ from app.api.annotators import router as annotators_router
 from app.api.annotators import tasks_router as annotator_tasks_router
 from app.api.comparisons import check_router as comparisons_check_router
 from app.api.comparisons import router as comparisons_router
+from app.api.docs import ASSETS_URL, swagger_assets
+from app.api.docs import router as docs_router
 from app.api.exports import router as exports_router
 from app.api.health import router as health_router
 from app.api.jobs import router as jobs_router
@@ -46,6 +48,7 @@ Authenticate with `Authorization: Bearer <token>` (`prefarm tokens create`). Eve
 """
 
 ROUTERS = (
+    docs_router,
     health_router,
     metrics_router,
     jobs_router,
@@ -92,6 +95,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         title="prefarm",
         version=__version__,
         description=DESCRIPTION,
+        docs_url=None,  # app/api/docs.py serves /docs from installed files, not a CDN
+        redoc_url=None,
         lifespan=inprocess_worker_lifespan,  # on SQLite: one worker inside the server
     )
     app.state.settings = settings
@@ -100,6 +105,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.mount("/static", StaticFiles(directory=resource_dir("templates") / "static"), "static")
+    app.mount(ASSETS_URL, StaticFiles(directory=swagger_assets()), "docs-assets")
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(RequestObservability)  # last: the outermost, it sees every answer

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
 
 from app.api.bulk import BULK_RESPONSES, bulk_request_body, ingest_request
+from app.api.responses import JOB_RESPONSES, responses
 from app.api.schemas import AnnotationOut, AnnotationPage, IngestResult
 from app.db.models import Job
 from app.http.deps import ApiUser, SessionDep
@@ -18,7 +19,9 @@ from app.ingest.rows import AnnotationRow
 from app.jobs.access import load_visible_job
 from app.jobs.listing import annotation_page
 
-router = APIRouter(prefix="/api/v1/jobs/{job_id}/annotations", tags=["annotations"])
+router = APIRouter(
+    prefix="/api/v1/jobs/{job_id}/annotations", tags=["annotations"], responses=JOB_RESPONSES
+)
 
 _EXAMPLE = {
     "comparison_id": "q17-alpaca-vs-gpt4",
@@ -50,7 +53,12 @@ async def import_annotations(
     return await ingest_request(request, session, user, job_id, AnnotationRow, _store)
 
 
-@router.get("", response_model=AnnotationPage, summary="List a job's judgments (keyset pages)")
+@router.get(
+    "",
+    response_model=AnnotationPage,
+    summary="List a job's judgments (keyset pages)",
+    responses=responses(400),
+)
 def list_annotations(
     job_id: int,
     user: ApiUser,

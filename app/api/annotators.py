@@ -69,6 +69,29 @@ class AnnotatorOut(BaseModel):
 class AnnotatorList(BaseModel):
     items: list[AnnotatorOut]
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "name": "longest",
+                            "kind": "annotator",
+                            "version": "9a41c2…",
+                            "shipped": True,
+                            "config": {
+                                "name": "longest",
+                                "provider": "builtin",
+                                "model": "longest",
+                                "parser": "builtin",
+                            },
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
 
 class SampleComparison(ComparisonRow):
     """A comparison to render the prompt for (the fields of a comparison row)."""
@@ -167,7 +190,11 @@ class RetryRequest(BaseModel):
     failed: bool = Field(True, description="Re-queue tasks that failed (errors kept until then).")
     unparsed: bool = Field(True, description="Drop unparseable answers and ask again.")
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"examples": [{"failed": True, "unparsed": False}]},
+    )
 
 
 class RetryResult(BaseModel):
@@ -252,7 +279,7 @@ def read_annotator(name: str, user: ApiUser, session: SessionDep) -> AnnotatorOu
     "address), unless an operator granted that address or variable to researchers "
     "(PREFARM_RESEARCHER_BASE_URLS, PREFARM_RESEARCHER_API_KEY_ENVS).",
     responses={
-        200: {"description": "Identical config registered already"},
+        200: {"description": "Identical config registered already", "model": AnnotatorOut},
         **responses(
             403,
             409,
@@ -295,7 +322,16 @@ def register_annotator(
     "`done`. The body may be left out (both true).",
 )
 def retry_tasks(
-    job_id: int, user: ApiUser, session: SessionDep, body: RetryRequest | None = None
+    job_id: int,
+    user: ApiUser,
+    session: SessionDep,
+    body: RetryRequest | None = Body(
+        None,
+        openapi_examples={
+            "both": {"summary": "failed tasks and unparsed answers", "value": {}},
+            "failed only": {"value": {"failed": True, "unparsed": False}},
+        },
+    ),
 ) -> RetryResult:
     body = body or RetryRequest()
     job = load_visible_job(session, user, job_id, for_update=True)

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
+from app.api.responses import JOB_RESPONSES, responses
 from app.api.selection import selection_params
 from app.exports import ExportOptions
 from app.exports.options import FileType, Format
@@ -16,7 +17,7 @@ from app.jobs.access import load_visible_job
 from app.stats.calibration import below_agreement_floor_excluded
 from app.stats.data import Selection
 
-router = APIRouter(prefix="/api/v1/jobs/{job_id}/export", tags=["exports"])
+router = APIRouter(prefix="/api/v1/jobs/{job_id}/export", tags=["exports"], responses=JOB_RESPONSES)
 
 
 @router.get(
@@ -28,16 +29,27 @@ router = APIRouter(prefix="/api/v1/jobs/{job_id}/export", tags=["exports"])
     "`arena` aggregate each comparison's judgments by `aggregate`. Every line names its "
     "`comparison_id`. `test_fraction` adds a `split` column from a seeded hash of the "
     "instruction, so no instruction is on both sides; `split=train|test` keeps one side.",
+    response_class=StreamingResponse,
     responses={
         200: {
+            "description": "The dataset, as an attachment",
             "content": {
-                "application/x-ndjson": {},
-                "text/csv": {},
-                "application/vnd.apache.parquet": {},
-                "application/gzip": {},
-            }
+                "application/x-ndjson": {
+                    "example": '{"prompt": "Name three prime numbers.", "chosen": "2, 3, 5 and '
+                    '7.", "rejected": "2, 3 and 5.", "margin": 0.8, "comparison_id": "q17"}\n'
+                },
+                "text/csv": {"example": "prompt,chosen,rejected,margin,comparison_id\n"},
+                "application/vnd.apache.parquet": {
+                    "schema": {"type": "string", "format": "binary"},
+                    "example": "(a Parquet file)",
+                },
+                "application/gzip": {
+                    "schema": {"type": "string", "format": "binary"},
+                    "example": "(gzip of the JSONL or CSV)",
+                },
+            },
         },
-        422: {"description": "an option this format cannot honour"},
+        **responses(422, s422="an option this format cannot honour, or a bad filter"),
     },
 )
 def export_job(

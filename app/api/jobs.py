@@ -63,7 +63,10 @@ def _with_counts(session: Session, job: Job, *, with_secret: bool = False) -> Jo
     response_model=JobOut,
     summary="Create a job",
     responses={
-        200: {"description": "Replay of an earlier request with the same Idempotency-Key"},
+        200: {
+            "description": "Replay of an earlier request with the same Idempotency-Key",
+            "model": JobOut,
+        },
         **responses(
             409,
             422,

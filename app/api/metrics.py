@@ -17,7 +17,16 @@ router = APIRouter(tags=["health"])
     "/metrics",
     summary="Prometheus metrics (text exposition format)",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {}}}},
+    responses={
+        200: {
+            "content": {
+                "text/plain": {
+                    "example": "# HELP prefarm_tasks Simulated-annotation tasks by status.\n"
+                    '# TYPE prefarm_tasks gauge\nprefarm_tasks{status="queued"} 300.0\n'
+                }
+            }
+        }
+    },
 )
 def prometheus_metrics(request: Request) -> Response:
     expected = request_settings(request).metrics_token

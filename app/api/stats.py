@@ -7,13 +7,40 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
+from app.api.responses import JOB_RESPONSES, responses
 from app.api.selection import selection_params
 from app.http.deps import ApiUser, EngineDep, SessionDep
 from app.jobs.access import load_visible_job
 from app.stats.data import Selection
 from app.stats.report import TABLES, job_statistics, table_csv
 
-router = APIRouter(prefix="/api/v1/jobs/{job_id}/stats", tags=["statistics"])
+router = APIRouter(
+    prefix="/api/v1/jobs/{job_id}/stats", tags=["statistics"], responses=JOB_RESPONSES
+)
+STATS_EXAMPLE = {
+    "job_id": 7,
+    "filters": {"annotators": [], "kinds": [], "since": None, "until": None, "gold": "include"},
+    "seed": 7,
+    "bootstrap_rounds": 200,
+    "reference_generator": "gpt4_1106_preview",
+    "counts": {"judgments": 1610, "parsed": 1605, "comparisons_judged": 805, "annotators": 2},
+    "evaluators": [{"annotator": "weighted_alpaca_eval_gpt4_turbo", "human_agreement": 65.7}],
+    "agreement": {"n_items": 0},
+    "win_rates": [
+        {
+            "judge": "all",
+            "generator": "alpaca-7b",
+            "opponent": "gpt4_1106_preview",
+            "win_rate": 18.8,
+            "standard_error": 1.4,
+            "n": 805,
+        }
+    ],
+    "ratings": [
+        {"generator": "gpt4_1106_preview", "rating": 1127.3, "low": 1110.2, "high": 1144.9}
+    ],
+    "calibration": [],
+}
 
 
 @router.get(
@@ -26,7 +53,18 @@ router = APIRouter(prefix="/api/v1/jobs/{job_id}/stats", tags=["statistics"])
     "`win_rates` (per judge and generator pair, against the job's reference generator where "
     "it is in the pair) and `ratings` (Elo scale, seeded bootstrap 95 % intervals). "
     "`format=csv` returns the table named by `table`.",
-    responses={200: {"content": {"text/csv": {}}}},
+    responses={
+        200: {
+            "content": {
+                "application/json": {"example": STATS_EXAMPLE},
+                "text/csv": {
+                    "example": "judge,generator,opponent,win_rate,standard_error,n\n"
+                    "all,gpt4_1106_preview,alpaca-7b,81.2,1.4,805\n"
+                },
+            }
+        },
+        **responses(404),
+    },
 )
 def read_stats(
     job_id: int,
