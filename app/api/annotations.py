@@ -12,7 +12,7 @@ from app.api.responses import JOB_RESPONSES, responses
 from app.api.schemas import AnnotationOut, AnnotationPage, IngestResult
 from app.db.models import Job
 from app.http.deps import ApiUser, SessionDep
-from app.http.pagination import decode_cursor, page_cursor
+from app.http.pagination import AfterCursor, decode_cursor, page_cursor
 from app.ingest.annotations import store_annotations
 from app.ingest.comparisons import IngestCounts
 from app.ingest.rows import AnnotationRow
@@ -64,7 +64,7 @@ def list_annotations(
     user: ApiUser,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    after: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    after: AfterCursor = None,
     annotator: Annotated[str | None, Query(max_length=200)] = None,
 ) -> AnnotationPage:
     load_visible_job(session, user, job_id)

@@ -3,7 +3,7 @@ unparsed tasks."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -97,35 +97,46 @@ class SampleComparison(ComparisonRow):
     """A comparison to render the prompt for (the fields of a comparison row)."""
 
 
-class ValidateRequest(BaseModel):
-    config: dict[str, Any] | None = Field(
-        None, description="A config as for registering; or give `name`."
-    )
-    name: str | None = Field(None, max_length=200, description="A registered config's name.")
-    comparisons: list[SampleComparison] = Field(
-        default_factory=list,
+Samples = Annotated[
+    list[SampleComparison],
+    Field(
         max_length=50,
         description="Comparisons to render and price; default: a short built-in sample.",
-    )
+    ),
+]
+
+
+_VALIDATE_EXAMPLE: dict[str, Any] = {
+    "config": _EXAMPLE,
+    "comparisons": [
+        {
+            "instruction": "Name three prime numbers.",
+            "output_1": "2, 3 and 5.",
+            "output_2": "Prime numbers include 2, 3, 5 and 7.",
+        }
+    ],
+}
+
+
+class ValidateConfig(BaseModel):
+    """A config that is not registered (the body of registering it)."""
+
+    config: dict[str, Any] = Field(description="A config as for registering.")
+    comparisons: Samples = []
 
     model_config = ConfigDict(
-        extra="forbid",
-        strict=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "config": _EXAMPLE,
-                    "comparisons": [
-                        {
-                            "instruction": "Name three prime numbers.",
-                            "output_1": "2, 3 and 5.",
-                            "output_2": "Prime numbers include 2, 3, 5 and 7.",
-                        }
-                    ],
-                },
-                {"name": "openai_json"},
-            ]
-        },
+        extra="forbid", strict=True, json_schema_extra={"examples": [_VALIDATE_EXAMPLE]}
+    )
+
+
+class ValidateName(BaseModel):
+    """A registered (or shipped) config, by name."""
+
+    name: str = Field(max_length=200, description="A registered config's name.")
+    comparisons: Samples = []
+
+    model_config = ConfigDict(
+        extra="forbid", strict=True, json_schema_extra={"examples": [{"name": "openai_json"}]}
     )
 
 
@@ -230,18 +241,30 @@ def list_annotators(user: ApiUser, session: SessionDep) -> AnnotatorList:
     f"comparison and per 1,000 comparisons ({TOKEN_COUNTING}; output tokens at `max_tokens`). "
     "A pool is priced as the mean of its members, less its `p_label_flip` coins. Nothing is "
     "stored and no provider is called, so anyone with a token may validate any config.",
-    responses=responses(422, s422="an invalid config (`invalid_config`) or unknown names"),
+    responses=responses(400, 422, s422="an invalid config (`invalid_config`) or unknown names"),
 )
-def validate_annotator(body: ValidateRequest, user: ApiUser, session: SessionDep) -> Validation:
+def validate_annotator(
+    user: ApiUser,
+    session: SessionDep,
+    body: ValidateConfig | ValidateName = Body(
+        openapi_examples={
+            "a new config": {"value": _VALIDATE_EXAMPLE},
+            "a registered one": {"value": {"name": "openai_json"}},
+        }
+    ),
+) -> Validation:
     samples = [
         ShownItem(row.instruction, row.input, row.output_1, row.output_2)
         for row in body.comparisons
     ]
+    given, name = (body.config, None) if isinstance(body, ValidateConfig) else (None, body.name)
     try:
-        config, version, checked = preview_config(session, body.config, body.name, samples)
+        config, version, checked = preview_config(session, given, name, samples)
     except ConfigError as exc:
         raise RequestError(422, "invalid_config", str(exc)) from exc
     except UnknownAnnotators as exc:
+        if name is not None and exc.names == [name]:
+            raise not_found(f"annotator {name!r}") from exc
         raise RequestError(422, "unknown_annotators", str(exc), {"unknown": exc.names}) from exc
     prompt = checked.prompt
     return Validation(
@@ -281,6 +304,7 @@ def read_annotator(name: str, user: ApiUser, session: SessionDep) -> AnnotatorOu
     responses={
         200: {"description": "Identical config registered already", "model": AnnotatorOut},
         **responses(
+            400,
             403,
             409,
             422,
@@ -317,6 +341,7 @@ def register_annotator(
     "/retry",
     response_model=RetryResult,
     summary="Re-queue a job's failed tasks and unparsed answers",
+    responses=responses(400),
     description="`failed` puts failed tasks back in the queue; `unparsed` removes judgments "
     "whose answer could not be parsed and asks again. The job is `active` again if it was "
     "`done`. The body may be left out (both true).",

@@ -40,7 +40,11 @@ def bulk_request_body(row_model: type[BaseModel], example: dict[str, Any]) -> di
             "required": True,
             "content": {
                 "application/json": {
-                    "schema": {"type": "array", "items": row_model.model_json_schema()},
+                    "schema": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": row_model.model_json_schema(),
+                    },
                     "example": [example],
                 },
                 "application/x-ndjson": {

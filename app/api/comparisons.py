@@ -16,7 +16,7 @@ from app.api.schemas import (
     ValidationResult,
 )
 from app.http.deps import ApiUser, SessionDep
-from app.http.pagination import decode_cursor, page_cursor
+from app.http.pagination import AfterCursor, decode_cursor, page_cursor
 from app.ingest.comparisons import check_comparisons, store_comparisons
 from app.ingest.rows import ComparisonRow
 from app.jobs.access import load_visible_job
@@ -87,7 +87,7 @@ def list_comparisons(
     user: ApiUser,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    after: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    after: AfterCursor = None,
     status: Annotated[Literal["pending", "done", "failed"] | None, Query()] = None,
     route: Annotated[Literal["human", "simulated", "both"] | None, Query()] = None,
     escalation: Annotated[

@@ -14,7 +14,7 @@ from app.api.schemas import JobCreate, JobOut, JobPage, JobProgress, JobUpdate
 from app.db.models import Job, User
 from app.db.paging import keyset_page
 from app.http.deps import ApiUser, SessionDep
-from app.http.pagination import decode_cursor, page_cursor
+from app.http.pagination import AfterCursor, decode_cursor, page_cursor
 from app.jobs.access import load_visible_job, visible_jobs
 from app.jobs.counts import job_counts
 from app.jobs.lifecycle import create_job, delete_empty_job, update_job
@@ -68,6 +68,7 @@ def _with_counts(session: Session, job: Job, *, with_secret: bool = False) -> Jo
             "model": JobOut,
         },
         **responses(
+            400,
             409,
             422,
             s409="the Idempotency-Key was used for another body (`idempotency_key_reused`)",
@@ -104,7 +105,7 @@ def list_jobs(
     user: ApiUser,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    after: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    after: AfterCursor = None,
 ) -> JobPage:
     rows = session.execute(
         visible_jobs(user)
@@ -138,7 +139,9 @@ def read_job(job_id: int, user: ApiUser, session: SessionDep) -> JobOut:
     responses={
         **JOB_RESPONSES,
         **responses(
-            409, s409="the job is cancelled, or resumed while over budget (`budget_exhausted`)"
+            400,
+            409,
+            s409="the job is cancelled, or resumed while over budget (`budget_exhausted`)",
         ),
     },
 )

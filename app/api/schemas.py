@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 
 class Strict(BaseModel):
@@ -14,6 +14,14 @@ class Strict(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
+
+def _whole(value: Any) -> Any:
+    """JSON Schema counts 3.0 as an integer; strict validation would not."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# An integer field of a strict model: 3 and 3.0 pass, 3.5, "3" and true do not.
+WholeNumber = Annotated[int, BeforeValidator(_whole)]
 
 WebhookUrl = Annotated[
     str,
@@ -45,7 +53,7 @@ class Routing(Strict):
     agreement_floor: float | None = Field(
         None, ge=0, le=1, description="`active`: escalate when an annotator agrees less than this."
     )
-    human_budget: int | None = Field(
+    human_budget: WholeNumber | None = Field(
         None, ge=0, description="`active`: most comparisons escalated to humans."
     )
     export_agreement_floor: float | None = Field(
@@ -64,9 +72,13 @@ class JobCreate(Strict):
         max_length=100,
         description="Names of the simulated annotators (or pools) that judge this job.",
     )
-    human_overlap: int = Field(1, ge=1, le=50, description="Raters per human comparison (k).")
+    human_overlap: WholeNumber = Field(
+        1, ge=1, le=50, description="Raters per human comparison (k)."
+    )
     budget_usd: float | None = Field(None, ge=0, description="Spend at which dispatch stops.")
-    seed: int = Field(0, ge=0, le=2**62, description="Seeds every random choice of the job.")
+    seed: WholeNumber = Field(
+        0, ge=0, le=2**62, description="Seeds every random choice of the job."
+    )
     reference_generator: str | None = Field(None, max_length=200)
     webhook_url: WebhookUrl | None = None
 
@@ -180,7 +192,7 @@ class JobPage(BaseModel):
     )
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"items": [_JOB_EXAMPLE], "next_cursor": "djE6Nw"}]}
+        json_schema_extra={"examples": [{"items": [_JOB_EXAMPLE], "next_cursor": "v1.7"}]}
     )
 
 
@@ -322,7 +334,7 @@ class AnnotationPage(BaseModel):
                             "created_at": "2026-11-28T09:00:00Z",
                         }
                     ],
-                    "next_cursor": "djE6MQ",
+                    "next_cursor": "v1.1",
                 }
             ]
         }

@@ -11,13 +11,21 @@ from app.db.models import ANNOTATOR_KINDS
 from app.errors import RequestError
 from app.stats.data import Selection, comma_separated
 
+# A comma-separated list of annotator kinds (blank entries are ignored).
+KINDS_PATTERN = r"^\s*((human|simulated)\s*)?(,\s*((human|simulated)\s*)?)*$"
+
 
 def selection_params(
     annotators: Annotated[
         str | None, Query(max_length=10_000, description="Comma-separated annotator names.")
     ] = None,
     kinds: Annotated[
-        str | None, Query(max_length=100, description="Comma-separated: `human`, `simulated`.")
+        str | None,
+        Query(
+            max_length=100,
+            pattern=KINDS_PATTERN,
+            description="Comma-separated: `human`, `simulated`.",
+        ),
     ] = None,
     since: Annotated[
         datetime | None, Query(description="Judgments created at or after (ISO 8601).")

@@ -22,7 +22,7 @@ from app.db.models import User
 from app.db.paging import keyset_page
 from app.errors import RequestError, not_found
 from app.http.deps import ApiUser, SessionDep
-from app.http.pagination import decode_cursor, page_cursor
+from app.http.pagination import AfterCursor, decode_cursor, page_cursor
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"], responses=COMMON_RESPONSES)
 
@@ -102,7 +102,7 @@ def read_tokens(
         ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    after: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    after: AfterCursor = None,
 ) -> TokenPage:
     if owner is not None and not user.is_admin and owner.strip().lower() != user.email:
         raise RequestError(403, "forbidden", "only admins may list other accounts' tokens")
@@ -130,7 +130,7 @@ def read_tokens(
     response_model=NewToken,
     status_code=201,
     summary="Create an API token for yourself (shown once)",
-    responses=responses(),
+    responses=responses(400),
 )
 def create(body: TokenCreate, user: ApiUser, session: SessionDep) -> NewToken:
     account = session.get(User, user.id)

@@ -96,12 +96,21 @@ def test_an_invalid_config_is_explained_and_nothing_is_registered(client, resear
     assert "priced_judge" not in names
 
 
-def test_validating_an_unknown_name_is_refused(client, researcher) -> None:
+def test_validating_an_unknown_name_is_not_found(client, researcher) -> None:
     response = client.post(
         "/api/v1/annotators/validate", json={"name": "nobody"}, headers=researcher.headers
     )
+    assert response.status_code == 404
+    assert "nobody" in response.json()["error"]["message"]
+
+
+def test_validating_a_config_and_a_name_at_once_is_refused(client, researcher) -> None:
+    response = client.post(
+        "/api/v1/annotators/validate",
+        json={"config": JUDGE, "name": "longest"},
+        headers=researcher.headers,
+    )
     assert response.status_code == 422
-    assert response.json()["error"]["details"] == {"unknown": ["nobody"]}
 
 
 @pytest.fixture

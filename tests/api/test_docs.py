@@ -7,8 +7,6 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.web.test_browser import browser, open_page  # noqa: F401  (the same browser setup)
-
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
@@ -48,9 +46,9 @@ def test_docs_render_every_operation_offline(open_page, live_url: str, client: T
     page.context.route("**/*", only_this_server)
     page.on(
         "console",
-        lambda message: violations.append(message.text)
-        if "Content Security Policy" in message.text
-        else None,
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
     )
     page.goto("/docs")
     page.wait_for_selector(".opblock")
@@ -105,3 +103,21 @@ def test_every_error_status_is_documented_with_the_error_body(client: TestClient
         for status in statuses - {"200", "201", "204"}:
             content = operation["responses"][status]["content"]["application/json"]
             assert content["schema"]["$ref"].endswith("/ErrorBody"), f"{method} {path} {status}"
+
+
+def test_a_wrong_method_names_every_allowed_one(client: TestClient, researcher) -> None:
+    response = client.put("/api/v1/jobs/1", headers=researcher.headers)
+    assert response.status_code == 405
+    assert response.headers["allow"] == "DELETE, GET, PATCH"
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_a_body_that_is_not_json_is_a_documented_400(client: TestClient, researcher) -> None:
+    response = client.post(
+        "/api/v1/jobs",
+        content=b"{not json",
+        headers={**researcher.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_json"
+    assert "400" in client.get("/openapi.json").json()["paths"]["/api/v1/jobs"]["post"]["responses"]
