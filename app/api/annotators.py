@@ -241,7 +241,13 @@ def list_annotators(user: ApiUser, session: SessionDep) -> AnnotatorList:
     f"comparison and per 1,000 comparisons ({TOKEN_COUNTING}; output tokens at `max_tokens`). "
     "A pool is priced as the mean of its members, less its `p_label_flip` coins. Nothing is "
     "stored and no provider is called, so anyone with a token may validate any config.",
-    responses=responses(400, 422, s422="an invalid config (`invalid_config`) or unknown names"),
+    responses=responses(
+        400,
+        404,
+        422,
+        s404="no config of this `name`",
+        s422="an invalid config (`invalid_config`), or a pool of unknown members",
+    ),
 )
 def validate_annotator(
     user: ApiUser,
@@ -301,6 +307,22 @@ def read_annotator(name: str, user: ApiUser, session: SessionDep) -> AnnotatorOu
     "Configs with `base_url` or `api_key_env` need an admin (workers send keys to that "
     "address), unless an operator granted that address or variable to researchers "
     "(PREFARM_RESEARCHER_BASE_URLS, PREFARM_RESEARCHER_API_KEY_ENVS).",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "anyOf": [
+                            AnnotatorConfig.model_json_schema(),
+                            PoolConfig.model_json_schema(),
+                        ]
+                    },
+                    "examples": {"vllm": {"value": _EXAMPLE}},
+                }
+            },
+        }
+    },
     responses={
         200: {"description": "Identical config registered already", "model": AnnotatorOut},
         **responses(
@@ -319,7 +341,7 @@ def register_annotator(
     session: SessionDep,
     settings: SettingsDep,
     response: Response,
-    body: dict[str, Any] = Body(openapi_examples={"vllm": {"value": _EXAMPLE}}),
+    body: dict[str, Any] = Body(),  # parsed by the registry, which explains what is wrong
 ) -> AnnotatorOut:
     grants = Grants.of(settings.researcher_base_urls, settings.researcher_api_key_envs)
     try:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
 from app.api.responses import JOB_RESPONSES, responses
+from app.api.schemas import MAX_SEED
 from app.api.selection import selection_params
 from app.exports import ExportOptions
 from app.exports.options import FileType, Format
@@ -76,7 +77,7 @@ def export_job(
     ] = 0.0,
     split: Annotated[Literal["all", "train", "test"], Query()] = "all",
     split_seed: Annotated[
-        int | None, Query(ge=0, le=2**62, description="Default: the job's seed.")
+        int | None, Query(ge=0, le=MAX_SEED, description="Default: the job's seed.")
     ] = None,
     conversational: Annotated[bool, Query(description="trl: message lists")] = False,
 ) -> StreamingResponse:

@@ -15,6 +15,10 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+# Seeds stay exact in every JSON reader (JavaScript's and JSON Schema validators' doubles).
+MAX_SEED = 2**53 - 1
+
+
 def _whole(value: Any) -> Any:
     """JSON Schema counts 3.0 as an integer; strict validation would not."""
     return int(value) if isinstance(value, float) and value.is_integer() else value
@@ -77,7 +81,7 @@ class JobCreate(Strict):
     )
     budget_usd: float | None = Field(None, ge=0, description="Spend at which dispatch stops.")
     seed: WholeNumber = Field(
-        0, ge=0, le=2**62, description="Seeds every random choice of the job."
+        0, ge=0, le=MAX_SEED, description="Seeds every random choice of the job."
     )
     reference_generator: str | None = Field(None, max_length=200)
     webhook_url: WebhookUrl | None = None

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
 from app.api.responses import JOB_RESPONSES, responses
+from app.api.schemas import MAX_SEED
 from app.api.selection import selection_params
 from app.http.deps import ApiUser, EngineDep, SessionDep
 from app.jobs.access import load_visible_job
@@ -76,7 +77,7 @@ def read_stats(
         int, Query(ge=0, le=2000, description="Bootstrap rounds for the rating intervals.")
     ] = 200,
     seed: Annotated[
-        int | None, Query(ge=0, le=2**62, description="Default: the job's seed.")
+        int | None, Query(ge=0, le=MAX_SEED, description="Default: the job's seed.")
     ] = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
     table: Annotated[Literal[TABLES], Query(description="The table `format=csv` returns.")] = (  # type: ignore[valid-type]

@@ -121,3 +121,25 @@ def test_a_body_that_is_not_json_is_a_documented_400(client: TestClient, researc
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_json"
     assert "400" in client.get("/openapi.json").json()["paths"]["/api/v1/jobs"]["post"]["responses"]
+
+
+def test_a_bare_number_is_no_date(client: TestClient, researcher, make_job) -> None:
+    job = make_job(researcher)
+    for until in ("0.5", "2026-01-01", "2026-01-01T00:00:00"):
+        response = client.get(
+            f"/api/v1/jobs/{job['id']}/stats", params={"until": until}, headers=researcher.headers
+        )
+        assert response.status_code == 422, until
+        assert response.json()["error"]["details"][0]["field"] == "until"
+
+
+def test_a_fractional_or_quoted_seed_is_refused_and_a_whole_float_is_not(
+    client: TestClient, researcher
+) -> None:
+    for seed in (1.5, "3", True):
+        response = client.post(
+            "/api/v1/jobs", json={"name": "s", "seed": seed}, headers=researcher.headers
+        )
+        assert response.status_code == 422, seed
+    whole = client.post("/api/v1/jobs", json={"name": "s", "seed": 3.0}, headers=researcher.headers)
+    assert whole.status_code == 201 and whole.json()["seed"] == 3
