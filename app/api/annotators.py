@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from app.annotators.config import AnnotatorConfig, ConfigError, PoolConfig
 from app.annotators.pricing import TOKEN_COUNTING, Estimate
@@ -118,10 +118,18 @@ _VALIDATE_EXAMPLE: dict[str, Any] = {
 }
 
 
+# A config as JSON (a YAML entry of app/annotators/configs): an annotator or a pool.
+CONFIG_SCHEMA: dict[str, Any] = {
+    "anyOf": [AnnotatorConfig.model_json_schema(), PoolConfig.model_json_schema()]
+}
+
+
 class ValidateConfig(BaseModel):
     """A config that is not registered (the body of registering it)."""
 
-    config: dict[str, Any] = Field(description="A config as for registering.")
+    config: Annotated[dict[str, Any], WithJsonSchema(CONFIG_SCHEMA)] = Field(
+        description="A config as for registering."
+    )
     comparisons: Samples = []
 
     model_config = ConfigDict(
@@ -312,12 +320,7 @@ def read_annotator(name: str, user: ApiUser, session: SessionDep) -> AnnotatorOu
             "required": True,
             "content": {
                 "application/json": {
-                    "schema": {
-                        "anyOf": [
-                            AnnotatorConfig.model_json_schema(),
-                            PoolConfig.model_json_schema(),
-                        ]
-                    },
+                    "schema": CONFIG_SCHEMA,
                     "examples": {"vllm": {"value": _EXAMPLE}},
                 }
             },

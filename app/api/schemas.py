@@ -24,7 +24,8 @@ def _whole(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-# An integer field of a strict model: 3 and 3.0 pass, 3.5, "3" and true do not.
+# An integer field of a strict model: 3 and 3.0 pass, 3.5, "3" and true do not. (Bounds go in
+# an Annotated before the validator, or the JSON schema says `ge` instead of `minimum`.)
 WholeNumber = Annotated[int, BeforeValidator(_whole)]
 
 WebhookUrl = Annotated[
@@ -57,8 +58,8 @@ class Routing(Strict):
     agreement_floor: float | None = Field(
         None, ge=0, le=1, description="`active`: escalate when an annotator agrees less than this."
     )
-    human_budget: WholeNumber | None = Field(
-        None, ge=0, description="`active`: most comparisons escalated to humans."
+    human_budget: Annotated[int, Field(ge=0), BeforeValidator(_whole)] | None = Field(
+        None, description="`active`: most comparisons escalated to humans."
     )
     export_agreement_floor: float | None = Field(
         None,

@@ -88,6 +88,11 @@ def test_every_operation_has_request_and_response_examples(client: TestClient) -
     assert missing == []
 
 
+def test_the_schema_uses_json_schema_words_only(client: TestClient) -> None:
+    text = client.get("/openapi.json").text
+    assert '"ge":' not in text and '"le":' not in text  # pydantic's, not JSON Schema's
+
+
 def test_every_error_status_is_documented_with_the_error_body(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     for method, path, operation in operations(schema):
