@@ -139,3 +139,35 @@ def test_an_empty_job_can_be_deleted_and_a_used_one_cannot(
     assert refused.status_code == 409
     assert refused.json()["error"]["code"] == "job_not_empty"
     assert client.get(f"/api/v1/jobs/{used['id']}", headers=researcher.headers).status_code == 200
+
+
+def test_comparisons_are_filtered_by_escalation_reason(
+    client: TestClient, researcher, make_job, post_comparisons, engine, job_state
+) -> None:
+    from sqlalchemy import update
+
+    from app.db.models import Comparison
+
+    job = make_job(researcher)
+    post_comparisons(researcher, job["id"], pairs(3))
+    with engine.begin() as connection:  # what an active policy records
+        for external, reason in (("p0", "uncertain"), ("p2", "disagreement")):
+            connection.execute(
+                update(Comparison)
+                .where(Comparison.external_id == external)
+                .values(escalation=reason)
+            )
+    url = f"/api/v1/jobs/{job['id']}/comparisons"
+
+    def ids(**params: str) -> list[tuple[str, str | None]]:
+        items = client.get(url, params=params, headers=researcher.headers).json()["items"]
+        return [(c["id"], c["escalation"]) for c in items]
+
+    assert ids(escalation="uncertain") == [("p0", "uncertain")]
+    assert ids(escalation="any") == [("p0", "uncertain"), ("p2", "disagreement")]
+    assert job_state(researcher, job["id"])["progress"]["escalations_by_reason"] == {
+        "disagreement": 1,
+        "uncertain": 1,
+    }
+    refused = client.get(url, params={"escalation": "bored"}, headers=researcher.headers)
+    assert refused.status_code == 422
