@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     metrics_token: str | None = Field(
         default=None, description="If set, GET /metrics needs `Authorization: Bearer <it>`."
     )
+    metrics_admin_only: bool = Field(
+        default=False,
+        description="GET /metrics needs an admin's API token (or PREFARM_METRICS_TOKEN).",
+    )
     metrics_cache_seconds: float = Field(
         default=5.0, ge=0, description="How long /metrics reuses its database counts."
     )
