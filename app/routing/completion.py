@@ -75,12 +75,14 @@ def settle_jobs(session: Session, job_ids: Iterable[int]) -> None:
         return
     # Locked, in id order, so that two transactions settling the last comparisons of one job
     # (each seeing the other's as pending) run one after the other: the second then sees the
-    # first's comparisons settled. SQLite has one writer at a time and needs no lock.
+    # first's comparisons settled. FOR NO KEY UPDATE, because both already hold the KEY SHARE
+    # lock that inserting a judgment or task takes on its job: FOR UPDATE would conflict with
+    # it, and two such transactions would deadlock. SQLite has one writer and needs no lock.
     session.execute(
         select(Job.id)
         .where(Job.id.in_(ids), Job.status.in_(("active", "done")))
         .order_by(Job.id)
-        .with_for_update()
+        .with_for_update(key_share=True)
     ).all()
     pending = exists().where(Comparison.job_id == Job.id, Comparison.status == "pending")
     has_comparisons = exists().where(Comparison.job_id == Job.id)
