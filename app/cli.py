@@ -1,46 +1,83 @@
-"""The `prefarm` command."""
+"""The operator commands of `prefarm`: the ones that run the service or work on its database.
+
+The `prefarm` command itself belongs to the client package (`prefarm_client.cli`), which holds
+the researcher commands (over HTTP). This package adds the commands below through the
+`prefarm.commands` entry points (pyproject.toml); they are imported only when one of them runs.
+
+Every command that opens the database first says which one (`database: …` on stderr), and only
+`db upgrade`, `serve` and `demo` may create a SQLite file: the others stop when it is missing,
+so a missing PREFARM_DATABASE_URL or a typo never leaves an empty `prefarm.db` behind.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy import Engine
 
-from app.client.commands import jobs_cli
-from app.config import get_settings
-from app.demo.command import demo
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
-cli = typer.Typer(help="prefarm: pairwise preference annotation service.", no_args_is_help=True)
+operator_cli = typer.Typer(help="prefarm operator commands.", no_args_is_help=True)
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_cli = typer.Typer(help="Accounts.", no_args_is_help=True)
-tokens_cli = typer.Typer(help="API tokens.", no_args_is_help=True)
-cli.add_typer(db_cli, name="db")
-cli.add_typer(users_cli, name="users")
-cli.add_typer(tokens_cli, name="tokens")
-cli.add_typer(jobs_cli, name="jobs")
-cli.command("demo")(demo)
+tokens_cli = typer.Typer(
+    help="API tokens of any account, on the database (researchers manage their own over the "
+    "API: GET/POST/DELETE /api/v1/tokens).",
+    no_args_is_help=True,
+)
+workers_cli = typer.Typer(help="Worker processes and their heartbeats.", no_args_is_help=True)
+operator_cli.add_typer(db_cli, name="db")
+operator_cli.add_typer(users_cli, name="users")
+operator_cli.add_typer(tokens_cli, name="tokens")
+operator_cli.add_typer(workers_cli, name="workers")
 
 
-def _engine() -> Engine:
+def database_url() -> str:
+    from app.config import get_settings
+
+    return get_settings().database_url
+
+
+def shown_url(url: str) -> str:
+    """The URL with its password hidden, as commands print it."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).resolve()
+
+
+def open_engine(*, may_create: bool = False) -> Engine:
+    """The configured database, announced on stderr. Unless `may_create`, a SQLite file that
+    does not exist stops the command instead of being created."""
     from app.db.engine import get_engine
 
-    return get_engine(get_settings().database_url)
-
-
-@db_cli.command("upgrade")
-def db_upgrade() -> None:
-    """Bring the database schema to the newest migration."""
-    from app.db.migrate import current_revision, upgrade
-
-    engine = _engine()
-    upgrade(engine)
-    typer.echo(f"database at revision {current_revision(engine)}")
+    url = database_url()
+    typer.echo(f"database: {shown_url(url)}", err=True)
+    path = sqlite_file(url)
+    if path is not None and not may_create and not path.exists():
+        typer.echo(
+            f"error: there is no database at {path}. Set PREFARM_DATABASE_URL to the server's "
+            "database (the demo prints its own), or create this one with `prefarm db upgrade`",
+            err=True,
+        )
+        raise typer.Exit(code=2)
+    return get_engine(url)
 
 
 def _configure_logging() -> None:
     """The long-running commands log in one format (PREFARM_LOG_FORMAT, PREFARM_LOG_LEVEL)."""
+    from app.config import get_settings
     from app.observability.logs import configure_logging
 
     settings = get_settings()
@@ -56,14 +93,13 @@ def _database_unreachable(error: BaseException, delay: float) -> None:
     )
 
 
-def ensure_schema() -> None:
+def ensure_schema(engine: Engine) -> None:
     """SQLite is migrated on start; PostgreSQL must be upgraded deliberately. A PostgreSQL
     that cannot be reached yet is waited for (logged, with a growing delay)."""
     from app.db.dialect import is_sqlite_url
     from app.db.migrate import head_revision, revision_once_reachable, upgrade
 
-    engine = _engine()
-    if is_sqlite_url(get_settings().database_url):
+    if is_sqlite_url(str(engine.url)):
         upgrade(engine)
         return
     current = revision_once_reachable(engine, _database_unreachable)
@@ -77,20 +113,36 @@ def ensure_schema() -> None:
         raise typer.Exit(code=2)
 
 
-@cli.command()
+def _account_error_exit(exc: Exception) -> typer.Exit:
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(code=2)
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema to the newest migration (creates a SQLite file if needed)."""
+    from app.db.migrate import current_revision, upgrade
+
+    engine = open_engine(may_create=True)
+    upgrade(engine)
+    typer.echo(f"database at revision {current_revision(engine)}")
+
+
+@operator_cli.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Default: PREFARM_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="Default: PREFARM_PORT")] = None,
     workers: Annotated[int, typer.Option(help="HTTP worker processes")] = 1,
 ) -> None:
-    """Run the HTTP service."""
+    """Run the HTTP service (creates and migrates a SQLite database if needed)."""
     import uvicorn
 
+    from app.config import get_settings
     from app.observability.logs import logging_config
 
     settings = get_settings()
     _configure_logging()
-    ensure_schema()
+    ensure_schema(open_engine(may_create=True))
     uvicorn.run(
         "app.server:create_app",
         factory=True,
@@ -118,84 +170,96 @@ def users_create(
     from app.accounts.service import AccountError, create_user
     from app.db.session import unit_of_work
 
-    ensure_schema()
+    engine = open_engine()
+    ensure_schema(engine)
     try:
-        with unit_of_work(_engine()) as session:
+        with unit_of_work(engine) as session:
             user = create_user(session, email, role, password)
             typer.echo(f"created {user.role} {user.email} (id {user.id})")
     except AccountError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=2) from exc
+        raise _account_error_exit(exc) from exc
 
 
 @tokens_cli.command("create")
 def tokens_create(
     email: Annotated[str, typer.Option(help="Whose token")],
     name: Annotated[str, typer.Option(help="What the token is for")] = "",
+    expires_days: Annotated[
+        float | None, typer.Option(help="Refused after this many days; default: never")
+    ] = None,
 ) -> None:
-    """Create an API token; it is printed once and stored only as a hash."""
+    """Create an API token; it is printed once (alone on stdout) and stored only as a hash."""
     from app.accounts.service import AccountError, create_token, find_user
     from app.db.session import unit_of_work
 
-    ensure_schema()
+    engine = open_engine()
+    ensure_schema(engine)
     try:
-        with unit_of_work(_engine()) as session:
-            token = create_token(session, find_user(session, email), name)
+        with unit_of_work(engine) as session:
+            token = create_token(
+                session, find_user(session, email), name, expires_in_days=expires_days
+            )
     except AccountError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=2) from exc
+        raise _account_error_exit(exc) from exc
     typer.echo(token)
 
 
-@cli.command("export")
-def export(
-    job: Annotated[int, typer.Argument(help="The job's id")],
-    format: Annotated[
-        str, typer.Option(help="annotations, alpaca_farm, trl, openai_dpo, hh_rlhf or arena")
-    ],
-    out: Annotated[
-        Path, typer.Option(help="File to write; .jsonl, .csv or .parquet, .gz to compress")
-    ],
-    aggregate: Annotated[str, typer.Option(help="majority or mean")] = "majority",
-    ties: Annotated[str, typer.Option(help="drop, or keep where the format can")] = "drop",
-    min_judgments: Annotated[int, typer.Option(help="Skip comparisons with fewer")] = 1,
-    test_fraction: Annotated[float, typer.Option(help="Share of instructions in test")] = 0.0,
-    split: Annotated[str, typer.Option(help="all, train or test")] = "all",
-    split_seed: Annotated[int, typer.Option(help="Default: the job's seed")] = -1,
-    kinds: Annotated[str, typer.Option(help="Comma-separated: human, simulated")] = "",
-    annotators: Annotated[str, typer.Option(help="Comma-separated annotator names")] = "",
-    conversational: Annotated[bool, typer.Option(help="trl: message lists")] = False,
+@tokens_cli.command("list")
+def tokens_list(
+    email: Annotated[str | None, typer.Option(help="Whose tokens; default: everyone's")] = None,
 ) -> None:
-    """Write a job's judgments as a training dataset, with a progress bar."""
-    from app.exports import ExportOptionError, ExportOptions
-    from app.exports.command import ExportCommandError, file_type_for, run_export
-    from app.stats.data import Selection, comma_separated
+    """API tokens with their owner, name, prefix, creation, last use, expiry and revocation."""
+    from rich.console import Console
+    from rich.table import Table
 
-    ensure_schema()
-    file_type, gzip = file_type_for(out)
-    options = ExportOptions(
-        format=format,  # type: ignore[arg-type]
-        file_type=file_type,  # type: ignore[arg-type]
-        gzip=gzip,
-        selection=Selection(annotators=comma_separated(annotators), kinds=comma_separated(kinds)),
-        aggregate=aggregate,  # type: ignore[arg-type]
-        ties=ties,  # type: ignore[arg-type]
-        min_judgments=min_judgments,
-        test_fraction=test_fraction,
-        split=split,  # type: ignore[arg-type]
-        split_seed=split_seed,
-        conversational=conversational,
-    )
+    from app.accounts.service import AccountError, list_tokens
+    from app.db.session import unit_of_work
+
+    engine = open_engine()
+    ensure_schema(engine)
     try:
-        options.check()
-        lines = run_export(_engine(), job, out, options)
-    except (ExportOptionError, ExportCommandError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=2) from exc
-    typer.echo(f"wrote {lines} lines to {out}")
+        with unit_of_work(engine) as session:
+            tokens = list_tokens(session, owner_email=email)
+    except AccountError as exc:
+        raise _account_error_exit(exc) from exc
+    shown = Table("id", "owner", "name", "prefix", "created", "last used", "expires", "revoked")
+    for token in tokens:
+        shown.add_row(
+            str(token.id),
+            token.owner,
+            token.name,
+            token.prefix + "…",
+            _when(token.created_at),
+            _when(token.last_used_at),
+            _when(token.expires_at),
+            _when(token.revoked_at),
+        )
+    Console().print(shown)
 
 
-@cli.command()
+def _when(moment: object) -> str:
+    return str(moment)[:19] if moment is not None else ""
+
+
+@tokens_cli.command("revoke")
+def tokens_revoke(
+    token_id: Annotated[int, typer.Argument(help="The token's id (tokens list)")],
+) -> None:
+    """Revoke a token: requests with it are refused from now on."""
+    from app.accounts.service import AccountError, revoke_token
+    from app.db.session import unit_of_work
+
+    engine = open_engine()
+    ensure_schema(engine)
+    try:
+        with unit_of_work(engine) as session:
+            token = revoke_token(session, token_id)
+    except AccountError as exc:
+        raise _account_error_exit(exc) from exc
+    typer.echo(f"revoked token {token.id} ({token.prefix}…) of {token.owner}")
+
+
+@operator_cli.command()
 def worker(
     concurrency: Annotated[
         int | None,
@@ -208,23 +272,94 @@ def worker(
         bool, typer.Option("--until-idle", help="Exit once no task is left to claim")
     ] = False,
 ) -> None:
-    """Run simulated-annotation tasks (any number of these, on any machines). SIGTERM finishes
-    or releases the running tasks, then exits."""
+    """Run simulated-annotation tasks and webhook deliveries (any number of these, on any
+    machines). SIGTERM finishes or releases the running tasks, then exits."""
+    from app.config import get_settings
     from app.worker.process import run_process
     from app.worker.runner import WorkerOptions
 
     _configure_logging()
-    ensure_schema()
+    engine = open_engine()
+    ensure_schema(engine)
     options = WorkerOptions.from_settings(
         get_settings(), concurrency=concurrency, claim_batch=claim_batch
     )
-    done = run_process(_engine(), options, until_idle=until_idle)
+    done = run_process(engine, options, until_idle=until_idle)
     typer.echo(f"worker stopped; {done} tasks completed")
 
 
-def main() -> None:
-    cli()
+@workers_cli.command("list")
+def workers_list(
+    max_age: Annotated[float, typer.Option(help="Heartbeats older than this are stale")] = 90,
+) -> None:
+    """Worker processes that have run, newest heartbeat first."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from app.db.session import unit_of_work
+    from app.worker.heartbeat import list_workers
+
+    engine = open_engine()
+    ensure_schema(engine)
+    with unit_of_work(engine) as session:
+        rows = list_workers(session, max_age)
+    shown = Table("worker", "host", "pid", "started", "heartbeat", "age s", "state")
+    for row in rows:
+        shown.add_row(
+            row.worker_id,
+            row.host,
+            str(row.pid),
+            _when(row.started_at),
+            _when(row.heartbeat_at),
+            f"{row.age_seconds:.0f}",
+            row.state,
+        )
+    Console().print(shown)
 
 
-if __name__ == "__main__":
-    main()
+@workers_cli.command("check")
+def workers_check(
+    max_age: Annotated[float, typer.Option(help="Seconds a heartbeat may be old")] = 90,
+    host: Annotated[
+        str | None, typer.Option(help="Only workers of this host; default: this machine's name")
+    ] = None,
+) -> None:
+    """Exit 0 when a running worker of this host has a heartbeat younger than --max-age, 1
+    otherwise: a container health check (docker-compose.yml)."""
+    import socket
+
+    from app.db.session import unit_of_work
+    from app.worker.heartbeat import freshest_heartbeat_age
+
+    engine = open_engine()
+    with unit_of_work(engine) as session:
+        age = freshest_heartbeat_age(session, host or socket.gethostname())
+    if age is None or age > max_age:
+        shown = "none" if age is None else f"{age:.0f} s old"
+        typer.echo(f"unhealthy: newest heartbeat {shown} (limit {max_age:.0f} s)", err=True)
+        raise typer.Exit(code=1)
+    typer.echo(f"healthy: heartbeat {age:.0f} s old")
+
+
+@operator_cli.command("demo")
+def demo(
+    database: Annotated[Path, typer.Option(help="SQLite file of the demo, made if missing")] = Path(
+        "prefarm-demo.db"
+    ),
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    serve: Annotated[
+        bool, typer.Option(help="--no-serve: set everything up, then stop instead of serving")
+    ] = True,
+    wait_seconds: Annotated[
+        float, typer.Option(help="How long to wait for the baseline's judgments")
+    ] = 60.0,
+) -> None:
+    """Run prefarm with demo accounts and jobs on an embedded SQLite database (Ctrl-C stops)."""
+    from app.demo.command import run_demo
+
+    run_demo(database, host, port, serve=serve, wait_seconds=wait_seconds)
+
+
+# What the `prefarm.commands` entry points name: the client's `prefarm` asks it for a command.
+operator_group = typer.main.get_group(operator_cli)

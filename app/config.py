@@ -73,6 +73,33 @@ class Settings(BaseSettings):
     template_max_seconds: float = Field(
         default=1.0, gt=0, description="Wall-clock time one render of a prompt may take."
     )
+    # Job lifecycle: webhooks called when a job is done (app/routing/webhooks.py, sent by the
+    # workers in app/worker/webhooks.py) and worker heartbeats (app/worker/heartbeat.py).
+    webhook_timeout_seconds: float = Field(
+        default=10, gt=0, le=120, description="How long one webhook call may take."
+    )
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, le=50, description="Calls of one webhook before it is given up."
+    )
+    webhook_retry_base_seconds: float = Field(
+        default=30, ge=0, description="Wait before the second call; doubles per attempt."
+    )
+    webhook_retry_max_seconds: float = Field(default=3600, ge=0)
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Let webhooks call loopback, private and link-local addresses.",
+    )
+    # Who may register annotator configs that name a server or a key (app/api/annotators.py):
+    # admins always; researchers only for these comma-separated URL prefixes / variable names.
+    researcher_base_urls: str = Field(
+        default="",
+        description="URL prefixes researchers may use as a config's base_url, comma-separated.",
+    )
+    researcher_api_key_envs: str = Field(
+        default="",
+        description="Variable names researchers may use as a config's api_key_env, "
+        "comma-separated.",
+    )
     # Observability (app/observability, app/http/observability.py, app/api/metrics.py).
     log_format: Literal["auto", "json", "text"] = Field(
         default="auto",
@@ -81,6 +108,10 @@ class Settings(BaseSettings):
     )
     metrics_token: str | None = Field(
         default=None, description="If set, GET /metrics needs `Authorization: Bearer <it>`."
+    )
+    metrics_admin_only: bool = Field(
+        default=False,
+        description="GET /metrics needs an admin's API token (or PREFARM_METRICS_TOKEN).",
     )
     metrics_cache_seconds: float = Field(
         default=5.0, ge=0, description="How long /metrics reuses its database counts."

@@ -15,12 +15,16 @@ from app import __version__
 from app.api.annotations import router as annotations_router
 from app.api.annotators import router as annotators_router
 from app.api.annotators import tasks_router as annotator_tasks_router
+from app.api.comparisons import check_router as comparisons_check_router
 from app.api.comparisons import router as comparisons_router
+from app.api.docs import ASSETS_URL, swagger_assets
+from app.api.docs import router as docs_router
 from app.api.exports import router as exports_router
 from app.api.health import router as health_router
 from app.api.jobs import router as jobs_router
 from app.api.metrics import router as metrics_router
 from app.api.stats import router as stats_router
+from app.api.tokens import router as tokens_router
 from app.config import Settings, get_settings
 from app.dashboard.pages import router as dashboard_router
 from app.db.dialect import runs_worker_in_server
@@ -47,15 +51,18 @@ Authenticate with `Authorization: Bearer <token>` (`prefarm tokens create`). Eve
 """
 
 ROUTERS = (
+    docs_router,
     health_router,
     metrics_router,
     jobs_router,
     comparisons_router,
+    comparisons_check_router,
     annotations_router,
     stats_router,
     annotators_router,
     annotator_tasks_router,
     exports_router,
+    tokens_router,
     login_router,  # the rating pages for raters and admins
     rating_router,
     admin_router,
@@ -93,6 +100,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         title="prefarm",
         version=__version__,
         description=DESCRIPTION,
+        docs_url=None,  # app/api/docs.py serves /docs from installed files, not a CDN
+        redoc_url=None,
         lifespan=inprocess_worker_lifespan,  # on SQLite: one worker inside the server
         dependencies=[Depends(refuse_nul_characters)],
     )
@@ -103,6 +112,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.mount("/static", StaticFiles(directory=resource_dir("templates") / "static"), "static")
+    app.mount(ASSETS_URL, StaticFiles(directory=swagger_assets()), "docs-assets")
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(RequestObservability)  # it sees every answer

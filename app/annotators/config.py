@@ -97,7 +97,9 @@ class PoolConfig(_Strict):
     kind: Literal["pool"]
     name: str = Field(pattern=NAME_PATTERN)
     description: StoredText = ""
-    members: list[StoredText] = Field(min_length=1, max_length=100)
+    members: list[Annotated[StoredText, Field(pattern=NAME_PATTERN)]] = Field(
+        min_length=1, max_length=100
+    )
     p_label_flip: float = Field(
         0.0, ge=0, le=0.5, description="With probability 2p the label is a fair coin (no call)."
     )

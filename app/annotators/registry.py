@@ -6,6 +6,7 @@ other machines) reads the same config, by name, with its version hash.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -19,7 +20,8 @@ from app.annotators.config import (
     config_sha256,
     parse_config,
 )
-from app.annotators.prompts import check_template
+from app.annotators.pricing import Preview, preview
+from app.annotators.prompts import ShownItem, check_template
 from app.annotators.sandbox import TemplateLimits
 from app.db.dialect import insert_ignoring_conflicts
 from app.db.models import Annotator, table
@@ -35,6 +37,42 @@ class UnknownAnnotators(LookupError):
 
 class NameTaken(ValueError):
     pass
+
+
+class RegistrationRefused(PermissionError):
+    """A researcher's config names a server or key variable no operator granted."""
+
+
+@dataclass(frozen=True)
+class Grants:
+    """What researchers (not only admins) may name in a config: `base_url`s starting with one
+    of `base_urls`, `api_key_env`s among `api_key_envs` (PREFARM_RESEARCHER_BASE_URLS and
+    PREFARM_RESEARCHER_API_KEY_ENVS)."""
+
+    base_urls: tuple[str, ...] = ()
+    api_key_envs: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, base_urls: str, api_key_envs: str) -> Grants:
+        def items(text: str) -> tuple[str, ...]:
+            return tuple(part.strip() for part in text.split(",") if part.strip())
+
+        return cls(items(base_urls), items(api_key_envs))
+
+    def refusal(self, data: dict[str, Any]) -> str | None:
+        base_url, key_env = data.get("base_url"), data.get("api_key_env")
+        if base_url and not any(str(base_url).startswith(p) for p in self.base_urls):
+            return (
+                f"base_url {base_url!r} is not granted to researchers: workers send API keys "
+                "from their environment to that address. An admin may register the config, or "
+                "an operator may allow the address in PREFARM_RESEARCHER_BASE_URLS"
+            )
+        if key_env and key_env not in self.api_key_envs:
+            return (
+                f"api_key_env {key_env!r} is not granted to researchers. An admin may register "
+                "the config, or an operator may allow it in PREFARM_RESEARCHER_API_KEY_ENVS"
+            )
+        return None
 
 
 def _row_values(config: AnyConfig) -> dict[str, Any]:
@@ -119,13 +157,25 @@ def list_configs(session: Session) -> list[tuple[AnyConfig, str, bool]]:
 
 
 def register(
-    session: Session, data: dict[str, Any], limits: TemplateLimits
+    session: Session,
+    data: dict[str, Any],
+    limits: TemplateLimits,
+    *,
+    is_admin: bool = True,
+    grants: Grants = Grants(),
 ) -> tuple[AnyConfig, str, bool]:
-    """Validate and store a config. Returns (config, sha, created). Raises ConfigError, NameTaken.
+    """Validate and store a config. Returns (config, sha, created). Raises ConfigError,
+    NameTaken, UnknownAnnotators, TemplateLimitExceeded, and RegistrationRefused for a
+    researcher's config that names a server or key variable outside `grants` (admins may name
+    any).
 
     Configs are immutable versions: the same content again is a no-op; other content under a
     taken name is refused, so stored annotations always refer to the config that made them.
     """
+    if not is_admin:
+        refusal = grants.refusal(data)
+        if refusal is not None:
+            raise RegistrationRefused(refusal)
     config = parse_config(data)
     if config.name in builtin_configs():
         raise NameTaken(f"{config.name!r} is a shipped config and cannot be replaced")
@@ -145,3 +195,31 @@ def register(
     session.add(Annotator(**values))
     session.flush()
     return config, values["config_sha256"], True
+
+
+def preview_config(
+    session: Session,
+    data: dict[str, Any] | None,
+    name: str | None,
+    samples: list[ShownItem],
+    limits: TemplateLimits,
+) -> tuple[AnyConfig, str, Preview]:
+    """A config (given, or registered under `name`) with its version, its prompt for the first
+    sample and its price (app/annotators/pricing.py); nothing is stored. Raises ConfigError,
+    UnknownAnnotators."""
+    if (data is None) == (name is None):
+        raise ConfigError("give either a config or the name of a registered one")
+    if name is not None:
+        config = load_configs(session, [name])[name][1]
+    else:
+        config = parse_config(data or {})
+    members: dict[str, AnnotatorConfig] = {}
+    if isinstance(config, PoolConfig):
+        loaded = load_configs(session, config.members)
+        pools = [m for m, (_, c) in loaded.items() if isinstance(c, PoolConfig)]
+        if pools:
+            raise ConfigError(f"pool members must be annotators, not pools: {pools}")
+        members = {m: c for m, (_, c) in loaded.items() if isinstance(c, AnnotatorConfig)}
+    elif config.provider != "builtin":
+        check_template(config, limits)
+    return config, config_sha256(config), preview(config, samples, limits, members)

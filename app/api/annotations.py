@@ -8,10 +8,11 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
 
 from app.api.bulk import BULK_RESPONSES, bulk_request_body, ingest_request
+from app.api.responses import JOB_RESPONSES, responses
 from app.api.schemas import AnnotationOut, AnnotationPage, IngestResult
 from app.db.models import Job
 from app.http.deps import ApiUser, SessionDep
-from app.http.pagination import decode_cursor, page_cursor
+from app.http.pagination import AfterCursor, decode_cursor, page_cursor
 from app.http.params import JobId
 from app.ingest.annotations import store_annotations
 from app.ingest.comparisons import IngestCounts
@@ -19,7 +20,9 @@ from app.ingest.rows import AnnotationRow
 from app.jobs.access import load_visible_job
 from app.jobs.listing import annotation_page
 
-router = APIRouter(prefix="/api/v1/jobs/{job_id}/annotations", tags=["annotations"])
+router = APIRouter(
+    prefix="/api/v1/jobs/{job_id}/annotations", tags=["annotations"], responses=JOB_RESPONSES
+)
 
 _EXAMPLE = {
     "comparison_id": "q17-alpaca-vs-gpt4",
@@ -51,13 +54,18 @@ async def import_annotations(
     return await ingest_request(request, session, user, job_id, AnnotationRow, _store)
 
 
-@router.get("", response_model=AnnotationPage, summary="List a job's judgments (keyset pages)")
+@router.get(
+    "",
+    response_model=AnnotationPage,
+    summary="List a job's judgments (keyset pages)",
+    responses=responses(400),
+)
 def list_annotations(
     job_id: JobId,
     user: ApiUser,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    after: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    after: AfterCursor = None,
     annotator: Annotated[str | None, Query(max_length=200)] = None,
 ) -> AnnotationPage:
     load_visible_job(session, user, job_id)

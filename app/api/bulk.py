@@ -13,7 +13,8 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from app.accounts.identity import Account
-from app.api.schemas import IngestResult
+from app.api.responses import responses
+from app.api.schemas import IngestResult, ValidationResult
 from app.db.models import Job
 from app.http.deps import request_settings
 from app.ingest.comparisons import IngestCounts
@@ -22,11 +23,14 @@ from app.jobs.access import load_visible_job
 
 Row = TypeVar("Row", bound=BaseModel)
 
-BULK_RESPONSES: dict[int | str, dict[str, Any]] = {
-    413: {"description": "too many rows or too large a body"},
-    415: {"description": "neither JSON nor NDJSON"},
-    422: {"description": "per-row errors: row number, field, reason"},
-}
+BULK_RESPONSES = responses(
+    400,
+    413,
+    415,
+    422,
+    s400="a JSON body that does not parse",
+    s422="per-row errors (`invalid_rows`: row number, field, reason), or an empty batch",
+)
 
 
 def bulk_request_body(row_model: type[BaseModel], example: dict[str, Any]) -> dict[str, Any]:
@@ -36,7 +40,11 @@ def bulk_request_body(row_model: type[BaseModel], example: dict[str, Any]) -> di
             "required": True,
             "content": {
                 "application/json": {
-                    "schema": {"type": "array", "items": row_model.model_json_schema()},
+                    "schema": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": row_model.model_json_schema(),
+                    },
                     "example": [example],
                 },
                 "application/x-ndjson": {
@@ -73,3 +81,16 @@ async def ingest_request(
     return IngestResult(
         received=counts.received, created=counts.created, unchanged=counts.unchanged
     )
+
+
+async def validate_request(
+    request: Request, row_model: type[Row], check: Callable[[list[Row]], int]
+) -> ValidationResult:
+    """Read and validate every row like `ingest_request`, then apply `check`; store nothing."""
+    rows = await parse_rows(
+        request.stream(),
+        request.headers.get("content-type", ""),
+        row_model,
+        request_settings(request).max_batch_rows,
+    )
+    return ValidationResult(received=check(rows))

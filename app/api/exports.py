@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
+from app.api.responses import JOB_RESPONSES, responses
+from app.api.schemas import MAX_SEED
 from app.api.selection import selection_params
 from app.exports import ExportOptions
 from app.exports.options import FileType, Format
@@ -17,7 +19,7 @@ from app.jobs.access import load_visible_job
 from app.stats.calibration import below_agreement_floor_excluded
 from app.stats.data import Selection
 
-router = APIRouter(prefix="/api/v1/jobs/{job_id}/export", tags=["exports"])
+router = APIRouter(prefix="/api/v1/jobs/{job_id}/export", tags=["exports"], responses=JOB_RESPONSES)
 
 
 @router.get(
@@ -30,16 +32,27 @@ router = APIRouter(prefix="/api/v1/jobs/{job_id}/export", tags=["exports"])
     "`openai_dpo`'s (unless `trace=true`) names its `comparison_id`. `test_fraction` puts a "
     "seeded share of prompts in the test split (no prompt on both sides); `split=train` and "
     "`split=test` give one file per split, to load as a DatasetDict (docs/exports.md).",
+    response_class=StreamingResponse,
     responses={
         200: {
+            "description": "The dataset, as an attachment",
             "content": {
-                "application/x-ndjson": {},
-                "text/csv": {},
-                "application/vnd.apache.parquet": {},
-                "application/gzip": {},
-            }
+                "application/x-ndjson": {
+                    "example": '{"prompt": "Name three prime numbers.", "chosen": "2, 3, 5 and '
+                    '7.", "rejected": "2, 3 and 5.", "margin": 0.8, "comparison_id": "q17"}\n'
+                },
+                "text/csv": {"example": "prompt,chosen,rejected,margin,comparison_id\n"},
+                "application/vnd.apache.parquet": {
+                    "schema": {"type": "string", "format": "binary"},
+                    "example": "(a Parquet file)",
+                },
+                "application/gzip": {
+                    "schema": {"type": "string", "format": "binary"},
+                    "example": "(gzip of the JSONL or CSV)",
+                },
+            },
         },
-        422: {"description": "an option this format cannot honour"},
+        **responses(422, s422="an option this format cannot honour, or a bad filter"),
     },
 )
 def export_job(
@@ -66,7 +79,7 @@ def export_job(
     ] = 0.0,
     split: Annotated[Literal["all", "train", "test"], Query()] = "all",
     split_seed: Annotated[
-        int | None, Query(ge=0, le=2**62, description="Default: the job's seed.")
+        int | None, Query(ge=0, le=MAX_SEED, description="Default: the job's seed.")
     ] = None,
     conversational: Annotated[bool, Query(description="trl: message lists")] = False,
     trace: Annotated[

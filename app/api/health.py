@@ -15,7 +15,11 @@ from app.http.errors import RETRY_AFTER_SECONDS
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="The process is up")
+@router.get(
+    "/healthz",
+    summary="The process is up",
+    responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
+)
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -23,7 +27,29 @@ def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     summary="The database answers and its schema is at the newest migration",
-    responses={503: {"description": "not ready; the body says why"}},
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {"status": "ok", "database": "ok", "schema": "0006"}
+                }
+            }
+        },
+        503: {
+            "description": "not ready; the body says why",
+            "content": {
+                "application/json": {
+                    "example": {
+                        "status": "unavailable",
+                        "database": "ok",
+                        "schema": "0004",
+                        "head": "0006",
+                        "fix": "prefarm db upgrade",
+                    }
+                }
+            },
+        },
+    },
 )
 def readyz(engine: EngineDep) -> JSONResponse:
     try:

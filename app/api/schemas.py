@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.db.models import DEFAULT_JOB_PRIORITY, MAX_JOB_PRIORITY
 from app.db.scales import ScaleName
@@ -14,9 +14,34 @@ from app.jobs.rating_setup import MAX_GUIDELINES_CHARS
 
 
 class Strict(BaseModel):
-    """Unknown fields are errors: a typo must not be silently dropped."""
+    """Unknown fields are errors (a typo must not be silently dropped), and values must have
+    their documented JSON type: `1.5` is no integer and `"3"` no number."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+# Seeds stay exact in every JSON reader (JavaScript's and JSON Schema validators' doubles).
+MAX_SEED = 2**53 - 1
+
+
+def _whole(value: Any) -> Any:
+    """JSON Schema counts 3.0 as an integer; strict validation would not."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# An integer field of a strict model: 3 and 3.0 pass, 3.5, "3" and true do not. (Bounds go in
+# an Annotated before the validator, or the JSON schema says `ge` instead of `minimum`.)
+WholeNumber = Annotated[int, BeforeValidator(_whole)]
+
+WebhookUrl = Annotated[
+    str,
+    Field(
+        min_length=8,
+        max_length=2000,
+        pattern=r"^https?://[^\s/?#]+[^\s]*$",
+        description="Called with a signed POST once the job is done (docs/api.md#webhooks).",
+    ),
+]
 
 
 class Routing(Strict):
@@ -38,8 +63,8 @@ class Routing(Strict):
     agreement_floor: float | None = Field(
         None, ge=0, le=1, description="`active`: escalate when an annotator agrees less than this."
     )
-    human_budget: int | None = Field(
-        None, ge=0, description="`active`: most comparisons escalated to humans."
+    human_budget: Annotated[int, Field(ge=0), BeforeValidator(_whole)] | None = Field(
+        None, description="`active`: most comparisons escalated to humans."
     )
     export_agreement_floor: float | None = Field(
         None,
@@ -57,13 +82,16 @@ class JobCreate(Strict):
         max_length=100,
         description="Names of the simulated annotators (or pools) that judge this job.",
     )
-    human_overlap: int = Field(1, ge=1, le=50, description="Raters per human comparison (k).")
+    human_overlap: WholeNumber = Field(
+        1, ge=1, le=50, description="Raters per human comparison (k)."
+    )
     budget_usd: float | None = Field(None, ge=0, description="Spend at which dispatch stops.")
-    seed: int = Field(0, ge=0, le=2**62, description="Seeds every random choice of the job.")
+    seed: WholeNumber = Field(
+        0, ge=0, le=MAX_SEED, description="Seeds every random choice of the job."
+    )
     reference_generator: StoredText | None = Field(None, max_length=200)
-    priority: int = Field(
+    priority: WholeNumber = Field(
         DEFAULT_JOB_PRIORITY,
-        strict=True,
         ge=1,
         le=MAX_JOB_PRIORITY,
         description="Weight in the workers' fair share of tasks (1 = default); owners may set up "
@@ -80,9 +108,11 @@ class JobCreate(Strict):
         description="Rating instructions in Markdown, shown to raters before their first "
         "comparison and on every comparison (`?`).",
     )
+    webhook_url: WebhookUrl | None = None
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={
             "examples": [
                 {
@@ -93,6 +123,7 @@ class JobCreate(Strict):
                     "budget_usd": 25.0,
                     "seed": 7,
                     "reference_generator": "gpt4_1106_preview",
+                    "webhook_url": "https://ci.example.org/hooks/prefarm",
                 }
             ]
         },
@@ -106,9 +137,8 @@ class JobUpdate(Strict):
     name: StoredText | None = Field(None, min_length=1, max_length=200)
     budget_usd: float | None = Field(None, ge=0)
     routing: Routing | None = None
-    priority: int | None = Field(
+    priority: WholeNumber | None = Field(
         None,
-        strict=True,
         ge=1,
         le=MAX_JOB_PRIORITY,
         description="Weight in the workers' fair share.",
@@ -122,9 +152,13 @@ class JobUpdate(Strict):
         description="New rating instructions (Markdown): a changed text is a new version; "
         "an empty string withdraws them.",
     )
+    webhook_url: WebhookUrl | None = Field(
+        None, description="A new webhook (and a new secret), or null for none."
+    )
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={"examples": [{"status": "paused"}, {"budget_usd": 50}, {"priority": 3}]},
     )
 
@@ -146,11 +180,15 @@ _JOB_EXAMPLE: dict[str, Any] = {
     "guidelines_version": 1,
     "created_at": "2026-11-28T09:00:00Z",
     "updated_at": "2026-11-28T09:05:00Z",
+    "finished_at": None,
+    "webhook_url": "https://ci.example.org/hooks/prefarm",
+    "webhook_secret": None,
     "progress": {
         "comparisons": 805,
-        "comparisons_by_status": {"pending": 300, "done": 505},
-        "tasks_by_status": {"queued": 300, "done": 505},
-        "annotations": 505,
+        "comparisons_by_status": {"pending": 300, "done": 500, "failed": 5},
+        "tasks_by_status": {"queued": 300, "done": 500, "failed": 5},
+        "escalations_by_reason": {},
+        "annotations": 500,
     },
 }
 
@@ -159,6 +197,9 @@ class JobProgress(BaseModel):
     comparisons: int
     comparisons_by_status: dict[str, int]
     tasks_by_status: dict[str, int]
+    escalations_by_reason: dict[str, int] = Field(
+        description="Comparisons an `active` policy sent to humans, by reason."
+    )
     annotations: int
 
 
@@ -181,6 +222,15 @@ class JobOut(BaseModel):
     )
     created_at: datetime
     updated_at: datetime
+    finished_at: datetime | None = Field(
+        None, description="When the job last became `done`; null while it is not."
+    )
+    webhook_url: str | None = None
+    webhook_secret: str | None = Field(
+        None,
+        description="Only in the answer that set `webhook_url`: the key of the calls' "
+        "HMAC-SHA256 signature.",
+    )
     progress: JobProgress | None = None
 
     model_config = ConfigDict(json_schema_extra={"examples": [_JOB_EXAMPLE]})
@@ -193,7 +243,7 @@ class JobPage(BaseModel):
     )
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"items": [_JOB_EXAMPLE], "next_cursor": "djE6Nw"}]}
+        json_schema_extra={"examples": [{"items": [_JOB_EXAMPLE], "next_cursor": "v1.7"}]}
     )
 
 
@@ -207,6 +257,19 @@ class IngestResult(BaseModel):
     )
 
 
+class TaskErrorOut(BaseModel):
+    annotator: str
+    status: str = Field(description="`failed`, or `queued` while it waits for another attempt.")
+    attempts: int
+    error: str
+
+
+class ValidationResult(BaseModel):
+    received: int = Field(description="Rows checked; all of them are valid.")
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"received": 10000}]})
+
+
 class ComparisonOut(BaseModel):
     id: str
     instruction: str
@@ -218,6 +281,13 @@ class ComparisonOut(BaseModel):
     gold_preference: float | None
     route: str
     status: str
+    escalation: str | None = Field(
+        description="Why an `active` policy sent it to humans: disagreement, uncertain, "
+        "low_agreement; null if it did not."
+    )
+    errors: list[TaskErrorOut] = Field(
+        description="Errors of its simulated tasks: failed ones and ones waiting for a retry."
+    )
     metadata: dict[str, Any] | None
     created_at: datetime
 
@@ -241,7 +311,16 @@ class ComparisonPage(BaseModel):
                             "generator_2": "gpt4_1106_preview",
                             "gold_preference": None,
                             "route": "simulated",
-                            "status": "pending",
+                            "status": "failed",
+                            "escalation": None,
+                            "errors": [
+                                {
+                                    "annotator": "openai_json",
+                                    "status": "failed",
+                                    "attempts": 5,
+                                    "error": "RateLimitError: 429 (after 5 attempts)",
+                                }
+                            ],
                             "metadata": None,
                             "created_at": "2026-11-28T09:00:00Z",
                         }
@@ -313,7 +392,7 @@ class AnnotationPage(BaseModel):
                             "created_at": "2026-11-28T09:00:00Z",
                         }
                     ],
-                    "next_cursor": "djE6MQ",
+                    "next_cursor": "v1.1",
                 }
             ]
         }

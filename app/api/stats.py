@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
+from app.api.responses import JOB_RESPONSES, responses
+from app.api.schemas import MAX_SEED
 from app.api.selection import selection_params
 from app.errors import RequestError
 from app.http.deps import ApiUser, EngineDep, SessionDep, StatisticsDep
@@ -17,7 +19,33 @@ from app.stats.data import Selection
 from app.stats.report import TABLES, table_csv
 from app.stats.service import statistics_answer
 
-router = APIRouter(prefix="/api/v1/jobs/{job_id}/stats", tags=["statistics"])
+router = APIRouter(
+    prefix="/api/v1/jobs/{job_id}/stats", tags=["statistics"], responses=JOB_RESPONSES
+)
+STATS_EXAMPLE = {
+    "job_id": 7,
+    "filters": {"annotators": [], "kinds": [], "since": None, "until": None, "gold": "include"},
+    "seed": 7,
+    "bootstrap_rounds": 200,
+    "reference_generator": "gpt4_1106_preview",
+    "counts": {"judgments": 1610, "parsed": 1605, "comparisons_judged": 805, "annotators": 2},
+    "evaluators": [{"annotator": "weighted_alpaca_eval_gpt4_turbo", "human_agreement": 65.7}],
+    "agreement": {"n_items": 0},
+    "win_rates": [
+        {
+            "judge": "all",
+            "generator": "alpaca-7b",
+            "opponent": "gpt4_1106_preview",
+            "win_rate": 18.8,
+            "standard_error": 1.4,
+            "n": 805,
+        }
+    ],
+    "ratings": [
+        {"generator": "gpt4_1106_preview", "rating": 1127.3, "low": 1110.2, "high": 1144.9}
+    ],
+    "calibration": [],
+}
 RETRY_AFTER_SECONDS = 5
 
 
@@ -34,8 +62,17 @@ RETRY_AFTER_SECONDS = 5
     "a background computation brings it up to date: ask again after `Retry-After` seconds. "
     "`format=csv` returns the table named by `table`.",
     responses={
-        200: {"content": {"text/csv": {}}},
+        200: {
+            "content": {
+                "application/json": {"example": STATS_EXAMPLE},
+                "text/csv": {
+                    "example": "judge,generator,opponent,win_rate,standard_error,n\n"
+                    "all,gpt4_1106_preview,alpaca-7b,81.2,1.4,805\n"
+                },
+            }
+        },
         202: {"description": "being computed; the body is the last report, if any, and its age"},
+        **responses(404),
     },
 )
 def read_stats(
@@ -55,7 +92,7 @@ def read_stats(
         ),
     ] = 200,
     seed: Annotated[
-        int | None, Query(ge=0, le=2**62, description="Default: the job's seed.")
+        int | None, Query(ge=0, le=MAX_SEED, description="Default: the job's seed.")
     ] = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
     table: Annotated[Literal[TABLES], Query(description="The table `format=csv` returns.")] = (  # type: ignore[valid-type]

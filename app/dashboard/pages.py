@@ -19,6 +19,7 @@ from app.http.downloads import export_download
 from app.http.pages import render
 from app.http.params import ComparisonId, JobId
 from app.jobs.access import load_visible_job
+from app.jobs.counts import why_counts
 from app.jobs.disagreements import comparison_view, disagreements
 from app.jobs.summaries import job_page
 from app.jobs.work import work_breakdown
@@ -91,6 +92,7 @@ def job_detail(
             "job": job,
             "owner": owner,
             "progress": work_breakdown(session, job),
+            "why": why_counts(session, job.id),
             "exports": EXPORTS,
         },
     )
@@ -206,7 +208,9 @@ def progress_fragment(
     """The live part of the job page; the page's script fetches it every few seconds."""
     job = load_visible_job(session, login.user, job_id)
     return render(
-        request, "dashboard/progress.html", {"job": job, "progress": work_breakdown(session, job)}
+        request,
+        "dashboard/progress.html",
+        {"job": job, "progress": work_breakdown(session, job), "why": why_counts(session, job.id)},
     )
 
 

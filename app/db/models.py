@@ -49,6 +49,7 @@ ANNOTATOR_KINDS = ("human", "simulated")
 # `cancelled`: the job was cancelled while the task waited; it is never run.
 TASK_STATUSES = ("queued", "running", "done", "failed", "cancelled")
 ASSIGNMENT_STATUSES = ("leased", "submitted", "skipped", "expired")
+DELIVERY_STATUSES = ("pending", "delivered", "failed")
 # A comparison's route says which queues it is in (app/routing): raters (`human`), simulated
 # annotators (`simulated`), or both.
 ROUTES = ("human", "simulated", "both")
@@ -59,6 +60,7 @@ _HUMAN_QUEUE = f"route IN {HUMAN_ROUTES!r} AND human_open"
 _TASK_QUEUE = "status = 'queued'"
 DEFAULT_JOB_PRIORITY = 1
 MAX_JOB_PRIORITY = 1000  # what the schema allows; owners are held to PREFARM_JOB_PRIORITY_MAX
+_PENDING = "status = 'pending'"
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -130,6 +132,8 @@ class ApiToken(CreatedAt, Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # A token past this moment is refused like a revoked one; NULL: it does not expire.
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Job(CreatedAt, Base):
@@ -172,6 +176,11 @@ class Job(CreatedAt, Base):
     )
     # The current version of the rating guidelines (job_guidelines); 0: the job has none.
     guidelines_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # When the job last became `done` (every comparison settled); NULL while it is not.
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Called once per completion with a signed POST (app/jobs/webhooks.py); the secret signs it.
+    webhook_url: Mapped[str | None] = mapped_column(String(2000))
+    webhook_secret: Mapped[str | None] = mapped_column(String(64))
 
     @hybrid_property
     def over_budget(self) -> bool:
@@ -216,6 +225,13 @@ class Comparison(CreatedAt, Base):
             "id",
             postgresql_where=text(_HUMAN_QUEUE),
             sqlite_where=text(_HUMAN_QUEUE),
+        ),
+        # Whether a job has work left (app/routing/completion.py): one probe, however large.
+        Index(
+            "ix_comparisons_pending",
+            "job_id",
+            postgresql_where=text(_PENDING),
+            sqlite_where=text(_PENDING),
         ),
     )
 
@@ -491,3 +507,42 @@ class StatisticsCache(Base):
     computed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     compute_seconds: Mapped[float | None] = mapped_column(Float)
     computing_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class WebhookDelivery(CreatedAt, Base):
+    """One call of a job's webhook: stored with the transaction that finished the job and sent
+    by the workers' loop (app/worker/webhooks.py), so it survives restarts and blocks no
+    request."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", DELIVERY_STATUSES), name="ck_webhook_deliveries_status"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(40))
+    url: Mapped[str] = mapped_column(String(2000))
+    # The exact bytes sent and signed, so every retry sends the same body and signature.
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class WorkerHeartbeat(Base):
+    """A worker process and when it last said it was alive (its health check reads this)."""
+
+    __tablename__ = "worker_heartbeats"
+
+    worker_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255), index=True)
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

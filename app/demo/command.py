@@ -4,28 +4,18 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
+from prefarm_client import PrefarmClient, PrefarmError, Progress
 
-from app.client import PrefarmClient, PrefarmError, Progress
 from app.config import get_settings
 from app.demo.server import BackgroundServer
 from app.demo.setup import DemoAccounts, DemoJobs, ensure_accounts, let_raters_rate, load_jobs
 
 
-def demo(
-    database: Annotated[Path, typer.Option(help="SQLite file of the demo, made if missing")] = Path(
-        "prefarm-demo.db"
-    ),
-    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
-    serve: Annotated[
-        bool, typer.Option(help="--no-serve: set everything up, then stop instead of serving")
-    ] = True,
-    wait_seconds: Annotated[
-        float, typer.Option(help="How long to wait for the baseline's judgments")
-    ] = 60.0,
+def run_demo(
+    database: Path, host: str, port: int, *, serve: bool = True, wait_seconds: float = 60.0
 ) -> None:
     """Run prefarm with demo accounts and jobs on an embedded SQLite database (Ctrl-C stops)."""
     from app.db.engine import make_engine
@@ -114,9 +104,11 @@ def _print_instructions(
     echo(f"API docs:                   {url}/docs")
     echo(f"Metrics:                    {url}/metrics")
     echo("")
-    echo("From another terminal:")
+    echo("From another terminal, as a researcher (over HTTP):")
     echo(f"  export PREFARM_URL={url} PREFARM_TOKEN={accounts.researcher_token}")
-    echo(f"  prefarm jobs list && prefarm jobs stats {jobs.baseline['id']}")
+    echo(f"  prefarm jobs list && prefarm stats {jobs.baseline['id']}")
+    echo("Operator commands (prefarm users, tokens, worker) on this demo's database:")
+    echo(f"  export PREFARM_DATABASE_URL=sqlite:///{database.resolve()}")
     echo("")
     if serving:
         echo("Serving; Ctrl-C stops.")

@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
+from prefarm_client import PrefarmClient
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from app.accounts.secrets import hash_password
 from app.accounts.service import create_token, create_user
-from app.client import PrefarmClient
 from app.db.models import ApiToken, RaterJob, User
 from app.db.session import unit_of_work
 

@@ -5,6 +5,7 @@ the same status for browsers (and a redirect to the login form when a page needs
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -26,6 +27,21 @@ MACHINE_PATHS = ("/api/", "/healthz", "/readyz", "/metrics", "/openapi.json")
 _HTTP_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
 # While the database is away (e.g. restarting), clients are asked to come back after this long.
 RETRY_AFTER_SECONDS = 5
+
+
+# What FastAPI says when a JSON body does not parse.
+_BODY_PARSE_ERROR = "There was an error parsing the body"
+
+
+def allowed_methods(request: Request, fallback: str) -> str:
+    """Every method the API documents at this path (Starlette's header names only the first
+    route's); `fallback` for paths outside the schema."""
+    path = request.url.path
+    for template, operations in request.app.openapi()["paths"].items():
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            return ", ".join(sorted(method.upper() for method in operations))
+    return fallback
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -72,6 +88,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        unparsable = [e for e in exc.errors() if e.get("type") == "json_invalid"]
+        if unparsable:
+            reason = unparsable[0].get("ctx", {}).get("error", "")
+            return error_response(
+                request, 400, "invalid_json", f"the body is not valid JSON: {reason}".strip()
+            )
         if not wants_json(request) and all(e["loc"][0] == "path" for e in exc.errors()):
             # /rate/abc is an address that leads nowhere, not a form to correct.
             return error_response(request, 404, "not_found", "There is no page at this address.")
@@ -84,13 +106,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        return error_response(
-            request,
-            exc.status_code,
-            _HTTP_CODES.get(exc.status_code, "http_error"),
-            str(exc.detail),
-            headers=getattr(exc, "headers", None),
-        )
+        headers = dict(getattr(exc, "headers", None) or {})
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request, headers.get("Allow", ""))
+        if exc.status_code == 400 and exc.detail == _BODY_PARSE_ERROR:
+            code = "invalid_json"
+        return error_response(request, exc.status_code, code, str(exc.detail), headers=headers)
 
     @app.exception_handler(SQLAlchemyError)
     async def _database(request: Request, exc: SQLAlchemyError) -> Response:

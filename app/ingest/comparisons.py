@@ -16,6 +16,7 @@ from app.db.models import Comparison, Instruction, Job, Output, table
 from app.errors import RequestError
 from app.ingest.parse import RowErrors
 from app.ingest.rows import ComparisonRow
+from app.routing.completion import settle_jobs
 from app.routing.planning import plan_tasks
 from app.routing.policy import Routing, initial_route
 
@@ -76,6 +77,13 @@ def _prepare(row_no: int, row: ComparisonRow) -> PreparedRow:
     )
 
 
+def check_comparisons(rows: list[ComparisonRow]) -> int:
+    """Every rule of a batch that does not need a job (the rows are validated already): ids
+    unique in the batch. Raises RequestError like `store_comparisons`; returns the row count."""
+    _reject_duplicate_ids([_prepare(row_no, row) for row_no, row in enumerate(rows, start=1)])
+    return len(rows)
+
+
 def store_comparisons(session: Session, job: Job, rows: list[ComparisonRow]) -> IngestCounts:
     """Store all rows or none. Raises RequestError: 422 for ids repeated in the batch,
     409 for an id stored already with other content, 409 for a cancelled job."""
@@ -96,6 +104,8 @@ def store_comparisons(session: Session, job: Job, rows: list[ComparisonRow]) -> 
     created = retry_on_unique_violation(
         session, lambda: _append_new(session, job_id, routes, prepared)
     )
+    if created:
+        settle_jobs(session, [job_id])  # a done job with new work is active again
     return IngestCounts(received=len(rows), created=created)
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, Row, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.db.models import Annotation, Annotator, Comparison, Instruction, Output
+from app.jobs.listing import TaskError, task_errors
 
 PAGE_SIZE = 50
 WINDOW = 2000
@@ -164,6 +165,10 @@ class ComparisonView:
     generator_2: str
     gold_preference: float | None
     judgments: list[JudgmentView]
+    route: str = "simulated"
+    status: str = "pending"
+    escalation: str | None = None  # why an active policy sent it to humans
+    errors: list[TaskError] = field(default_factory=list)  # its simulated tasks' errors
 
 
 def comparison_view(session: Session, job_id: int, comparison_id: int) -> ComparisonView | None:
@@ -210,4 +215,8 @@ def comparison_view(session: Session, job_id: int, comparison_id: int) -> Compar
         generator_2=second.generator,
         gold_preference=comparison.gold_preference,
         judgments=judgments,
+        route=comparison.route,
+        status=comparison.status,
+        escalation=comparison.escalation,
+        errors=task_errors(session, [comparison.id]).get(comparison.id, []),
     )

@@ -1,4 +1,5 @@
-"""Creating a job (idempotently) and changing it: pause, resume, cancel, budget, name, routing."""
+"""Creating a job (idempotently), changing it (pause, resume, cancel, budget, name, routing,
+webhook) and deleting an empty one."""
 
 from __future__ import annotations
 
@@ -7,18 +8,23 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from app.accounts.identity import Account
-from app.annotators.registry import unknown_names
+from app.annotators.registry import list_configs, unknown_names
 from app.db.dialect import insert_ignoring_conflicts
-from app.db.models import DEFAULT_JOB_PRIORITY, Job, Task
+from app.db.models import DEFAULT_JOB_PRIORITY, Annotation, Comparison, Job, Task
 from app.db.scales import DEFAULT_SCALE
 from app.db.session import changed_rows
 from app.errors import RequestError
 from app.jobs.rating_setup import set_guidelines, set_preference_scale
+from app.routing.completion import settle_jobs
 from app.routing.rerouting import reroute_untouched
+from app.routing.webhooks import new_webhook_secret
+
+# How many registered names an unknown-annotator error lists.
+KNOWN_NAMES_SHOWN = 200
 
 # The fields a researcher gives when creating a job (the API's JobCreate, dumped).
 JobFields = dict[str, Any]
@@ -63,14 +69,8 @@ def create_job(
             return CreatedJob(earlier, replayed=True)
     priority = fields.get("priority", DEFAULT_JOB_PRIORITY)
     check_priority(owner, priority, priority_limit)
-    unknown = unknown_names(session, fields.get("annotators", []))
-    if unknown:
-        raise RequestError(
-            422,
-            "unknown_annotators",
-            "these annotators are not registered (GET /api/v1/annotators lists them)",
-            {"unknown": unknown},
-        )
+    _check_annotators(session, fields.get("annotators", []))
+    webhook_url = fields.get("webhook_url")
     values = {
         "owner_id": owner.id,
         "name": fields["name"],
@@ -85,6 +85,8 @@ def create_job(
         "status": "active",
         "idempotency_key": idempotency_key,
         "request_sha256": body_sha256,
+        "webhook_url": webhook_url,
+        "webhook_secret": new_webhook_secret() if webhook_url else None,
     }
     job = session.scalar(insert_ignoring_conflicts(session, Job).values(values).returning(Job))
     if job is None:  # a concurrent request with the same key won the race: answer with its job
@@ -94,6 +96,23 @@ def create_job(
     if fields.get("guidelines"):
         set_guidelines(session, job, fields["guidelines"], owner.id)
     return CreatedJob(job, replayed=False)
+
+
+def _check_annotators(session: Session, names: list[str]) -> None:
+    """Refuse unknown names, naming each of them and listing the registered ones."""
+    unknown = unknown_names(session, names)
+    if not unknown:
+        return
+    known = [config.name for config, _, _ in list_configs(session)]
+    shown = known[:KNOWN_NAMES_SHOWN]
+    more = f" and {len(known) - len(shown)} more" if len(known) > len(shown) else ""
+    raise RequestError(
+        422,
+        "unknown_annotators",
+        f"unknown annotator{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}. "
+        f"Registered: {', '.join(shown)}{more} (GET /api/v1/annotators)",
+        {"unknown": unknown, "known": shown},
+    )
 
 
 def _replay(session: Session, owner: Account, key: str, body_sha256: str) -> Job | None:
@@ -137,10 +156,16 @@ def update_job(
         set_preference_scale(session, job, changes["preference_scale"])
     if changes.get("guidelines") is not None:
         set_guidelines(session, job, changes["guidelines"], account.id)
+    if "webhook_url" in changes:
+        job.webhook_url = changes["webhook_url"]
+        job.webhook_secret = new_webhook_secret() if changes["webhook_url"] else None
     if changes.get("status") is not None:
         _change_status(job, changes["status"])
         if job.status == "cancelled":
             cancel_queued_tasks(session, job.id)
+    if job.status == "active":
+        session.flush()
+        settle_jobs(session, [job.id])  # resumed with nothing left to do: done
 
 
 def cancel_queued_tasks(session: Session, job_id: int) -> int:
@@ -157,6 +182,24 @@ def cancel_queued_tasks(session: Session, job_id: int) -> int:
     )
 
 
+def delete_empty_job(session: Session, job: Job) -> None:
+    """Delete a job that holds no comparison and no judgment (e.g. one whose first upload was
+    refused); any other job is a 409: cancel it instead."""
+    has_work = session.scalar(
+        select(
+            exists().where(Comparison.job_id == job.id)
+            | exists().where(Annotation.job_id == job.id)
+        )
+    )
+    if has_work:
+        raise RequestError(
+            409,
+            "job_not_empty",
+            f"job {job.id} has comparisons; only an empty job can be deleted (cancel it instead)",
+        )
+    session.execute(delete(Job).where(Job.id == job.id))
+
+
 def _change_status(job: Job, status: str) -> None:
     if status == "active" and job.status == "budget_exhausted" and job.over_budget:
         raise RequestError(
@@ -166,5 +209,5 @@ def _change_status(job: Job, status: str) -> None:
             {"spent_usd": job.spent_usd, "budget_usd": job.budget_usd},
         )
     if status == "active" and job.status == "done":
-        return
+        return  # done stays done until it has work again (app/routing/completion.py)
     job.status = status

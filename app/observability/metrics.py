@@ -32,6 +32,12 @@ from sqlalchemy import Engine, func, select
 from app.db.models import Annotation, Annotator, Task
 from app.db.session import read_connection
 
+# Label values come from what users name (registered configs, models): past this many distinct
+# values, a metric reports the rest as `other`, so no user input makes series without bound.
+MAX_LABEL_VALUES = 50
+OTHER = "other"
+IMPORTED = "imported"  # simulated judgments posted through the API, whatever their annotator
+
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 HTTP_REQUESTS = Counter(
@@ -71,6 +77,27 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
     HTTP_LATENCY.labels(method, route).observe(seconds)
 
 
+class BoundedLabel:
+    """The first `limit` distinct values of a label as they are, every later one as `other`."""
+
+    def __init__(self, limit: int = MAX_LABEL_VALUES) -> None:
+        self.limit = limit
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, value: str) -> str:
+        with self._lock:
+            if value in self._seen:
+                return value
+            if len(self._seen) < self.limit:
+                self._seen.add(value)
+                return value
+        return OTHER
+
+
+_provider_models = BoundedLabel()
+
+
 def record_provider_call(
     provider: str,
     model: str,
@@ -82,6 +109,7 @@ def record_provider_call(
     completion_tokens: int | None = None,
 ) -> None:
     """The hook for provider clients: one call, its latency, and what it cost."""
+    model = _provider_models(model)
     PROVIDER_REQUESTS.labels(provider, model, "ok" if ok else "error").inc()
     PROVIDER_LATENCY.labels(provider, model).observe(seconds)
     if cost_usd:
@@ -116,7 +144,9 @@ class DatabaseCollector(Collector):
         )
         judgments = GaugeMetricFamily(
             "prefarm_judgments",
-            "Judgments stored, by annotator (human raters together as `humans`).",
+            "Judgments stored, by registered simulated annotator (at most "
+            f"{MAX_LABEL_VALUES}, the rest as `{OTHER}`); imported ones together as "
+            f"`{IMPORTED}`, human raters together as `humans`.",
             labels=["annotator", "kind"],
         )
         with read_connection(self.engine) as connection:
@@ -126,18 +156,31 @@ class DatabaseCollector(Collector):
             per_annotator = connection.execute(
                 select(Annotation.annotator_id, func.count()).group_by(Annotation.annotator_id)
             ).all()
-            names = dict(
-                connection.execute(
-                    select(Annotator.id, Annotator.name).where(Annotator.kind == "simulated")
-                ).all()
-            )
+            simulated = {
+                row.id: (row.name if row.config is not None else IMPORTED)
+                for row in connection.execute(
+                    select(Annotator.id, Annotator.name, Annotator.config).where(
+                        Annotator.kind == "simulated"
+                    )
+                )
+            }
         for status in ("queued", "running", "done", "failed"):
             tasks.add_metric([status], task_counts.get(status, 0))
-        totals: dict[tuple[str, str], int] = {}
+        by_name: dict[str, int] = {}
+        humans = 0
         for annotator_id, count in per_annotator:
-            name = names.get(annotator_id)
-            key = (name, "simulated") if name is not None else ("humans", "human")
-            totals[key] = totals.get(key, 0) + count
+            name = simulated.get(annotator_id)
+            if name is None:
+                humans += count
+            else:
+                by_name[name] = by_name.get(name, 0) + count
+        totals: dict[tuple[str, str], int] = {}
+        ranked = sorted(by_name.items(), key=lambda item: (-item[1], item[0]))
+        for rank, (name, count) in enumerate(ranked):
+            label = name if rank < MAX_LABEL_VALUES or name == IMPORTED else OTHER
+            totals[(label, "simulated")] = totals.get((label, "simulated"), 0) + count
+        if humans:
+            totals[("humans", "human")] = humans
         for (name, kind), count in sorted(totals.items()):
             judgments.add_metric([name, kind], count)
         return [tasks, judgments]

@@ -1,26 +1,38 @@
-"""When a comparison is finished, whichever queues its route put it in.
+"""When a comparison is finished, whichever queues its route put it in, and when its job is.
 
+A comparison is
 - `pending` while a simulated task is queued or running, or while a comparison routed to humans
   (`human` or `both`) has fewer submitted human judgments than the job's `human_overlap` k;
 - `failed` when nothing is left to run and a simulated task failed;
 - `done` otherwise.
 Gold comparisons served for quality control are judged by every rater and never wait for k.
+
+A job is `done` once it has comparisons and none is `pending` (an `active` job only: a paused,
+cancelled or budget-exhausted job keeps its status), with `finished_at` set and its webhook
+queued; a `done` job with a pending comparison again (more were added, failed tasks re-queued,
+work re-routed) is `active` again. Everything that settles comparisons calls
+`settle_comparisons`, which settles their jobs in the same transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, case, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from app.db.models import HUMAN_ROUTES, Assignment, Comparison, Job, Task
+from app.routing.escalation import escalate
+from app.routing.webhooks import queue_job_done
 
 
 def settle_comparisons(session: Session, comparison_ids: Sequence[int]) -> None:
-    """Recompute the status of these comparisons from their tasks and human judgments."""
+    """Recompute the status of these comparisons from their tasks and human judgments, send
+    those an active policy escalates to humans, then settle their jobs."""
     if not comparison_ids:
         return
+    ids = list(comparison_ids)
     open_task = exists().where(
         Task.comparison_id == Comparison.id, Task.status.in_(("queued", "running"))
     )
@@ -36,16 +48,61 @@ def settle_comparisons(session: Session, comparison_ids: Sequence[int]) -> None:
         Comparison.gold_preference.is_(None),
         submitted < overlap,
     )
-    session.execute(
-        update(Comparison)
-        .where(Comparison.id.in_(list(comparison_ids)))
-        .values(
-            status=case(
-                (open_task, "pending"),
-                (awaiting_humans, "pending"),
-                (failed_task, "failed"),
-                else_="done",
+    job_ids = set(
+        session.scalars(
+            update(Comparison)
+            .where(Comparison.id.in_(ids))
+            .values(
+                status=case(
+                    (open_task, "pending"),
+                    (awaiting_humans, "pending"),
+                    (failed_task, "failed"),
+                    else_="done",
+                )
             )
+            .returning(Comparison.job_id)
+            .execution_options(synchronize_session=False)
         )
+    )
+    escalate(session, ids)
+    settle_jobs(session, job_ids)
+
+
+def settle_jobs(session: Session, job_ids: Iterable[int]) -> None:
+    """Mark these jobs `done` or `active` again from their comparisons (see the module)."""
+    ids = sorted(set(job_ids))
+    if not ids:
+        return
+    # Locked, in id order, so that two transactions settling the last comparisons of one job
+    # (each seeing the other's as pending) run one after the other: the second then sees the
+    # first's comparisons settled. FOR NO KEY UPDATE, because both already hold the KEY SHARE
+    # lock that inserting a judgment or task takes on its job: FOR UPDATE would conflict with
+    # it, and two such transactions would deadlock. SQLite has one writer and needs no lock.
+    session.execute(
+        select(Job.id)
+        .where(Job.id.in_(ids), Job.status.in_(("active", "done")))
+        .order_by(Job.id)
+        .with_for_update(key_share=True)
+    ).all()
+    pending = exists().where(Comparison.job_id == Job.id, Comparison.status == "pending")
+    has_comparisons = exists().where(Comparison.job_id == Job.id)
+    now = datetime.now(UTC)
+    finished = list(
+        session.scalars(
+            update(Job)
+            .where(Job.id.in_(ids), Job.status == "active", has_comparisons, ~pending)
+            .values(status="done", finished_at=now)
+            .returning(Job.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    session.execute(
+        update(Job)
+        .where(Job.id.in_(ids), Job.status == "done", pending)
+        .values(status="active", finished_at=None)
         .execution_options(synchronize_session=False)
     )
+    for job in [o for o in session.identity_map.values() if isinstance(o, Job) and o.id in ids]:
+        session.expire(job, ["status", "finished_at"])  # loaded rows see the new status
+    for job_id in finished:
+        queue_job_done(session, job_id)

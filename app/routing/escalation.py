@@ -36,9 +36,10 @@ def escalate(session: Session, comparison_ids: Sequence[int]) -> None:
             != "active"
         ):
             continue
-        # Locked so that workers escalating at once count the human budget one after another.
+        # Locked so that workers escalating at once count the human budget one after another
+        # (NO KEY UPDATE: compatible with the KEY SHARE lock their judgment inserts hold).
         job = session.execute(
-            select(Job.routing, Job.seed).where(Job.id == job_id).with_for_update()
+            select(Job.routing, Job.seed).where(Job.id == job_id).with_for_update(key_share=True)
         ).one()
         _escalate_job(session, job_id, job.seed, Routing.of(job.routing), candidates)
 

@@ -21,6 +21,9 @@ POLICIES = ("human", "simulated", "mixed", "active")
 DEFAULT_MARGIN = 0.1
 DEFAULT_CALIBRATION_FRACTION = 0.05
 
+# Why an active policy sends a comparison to humans (`Comparison.escalation`).
+ESCALATION_REASONS = ("disagreement", "uncertain", "low_agreement")
+
 
 @dataclass(frozen=True)
 class Routing:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy import Engine
 
 from app.annotators.builtin import builtin_preference
@@ -33,10 +34,12 @@ from app.annotators.seeding import noisy_preference
 from app.config import Settings
 from app.db.dialect import is_unavailable
 from app.observability.metrics import record_provider_call
+from app.worker import heartbeat as heartbeats
 from app.worker import store
 from app.worker.limits import AnnotatorLimits
 from app.worker.store import Claim, ClaimedTask, JobState, Outcome, utcnow
 from app.worker.units import Call, Unit, annotation_rows, direct_annotation, plan_calls, price
+from app.worker.webhooks import WebhookOptions, deliver_due
 
 log = logging.getLogger("prefarm.worker")
 FLUSH_SECONDS = 0.05
@@ -54,10 +57,11 @@ class WorkerOptions:
     shutdown_grace_seconds: float = 30.0
     summary_seconds: float = 60.0
     template_limits: TemplateLimits = field(default_factory=TemplateLimits)
+    webhooks: WebhookOptions = field(default_factory=WebhookOptions)
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> WorkerOptions:
-        values = {
+        values: dict[str, Any] = {
             "concurrency": settings.worker_concurrency,
             "claim_batch": settings.worker_claim_batch,
             "lease_seconds": settings.worker_lease_seconds,
@@ -67,9 +71,16 @@ class WorkerOptions:
             "shutdown_grace_seconds": settings.worker_shutdown_grace_seconds,
             "summary_seconds": settings.worker_log_summary_seconds,
             "template_limits": TemplateLimits.of(settings),
+            "webhooks": WebhookOptions(
+                timeout_seconds=settings.webhook_timeout_seconds,
+                max_attempts=settings.webhook_max_attempts,
+                retry_base_seconds=settings.webhook_retry_base_seconds,
+                retry_max_seconds=settings.webhook_retry_max_seconds,
+                allow_private=settings.webhook_allow_private,
+            ),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)  # type: ignore[arg-type]  # the settings hold each field's type
+        return cls(**values)
 
 
 class Worker:
@@ -98,10 +109,13 @@ class Worker:
         """Work until `stop` is set, or (until_idle) until nothing is left to claim or running."""
         stop = stop or asyncio.Event()
         self._call_slots = asyncio.Semaphore(self.options.concurrency)
+        await self._beat()
         await asyncio.to_thread(load_provider_sdks)  # seconds of imports, off the event loop
         writer = asyncio.create_task(self._writer())
         heartbeat = asyncio.create_task(self._heartbeat())
         summaries = asyncio.create_task(self._summaries())
+        # With until_idle, due calls are sent once the tasks are done (below) instead.
+        webhooks = asyncio.create_task(self._webhooks(stop)) if not until_idle else None
         log.info("worker %s started (concurrency %d)", self.id, self.options.concurrency)
         failed_claims = 0
         try:
@@ -128,11 +142,15 @@ class Worker:
                     if got:
                         await self._accept(claim)
                 if until_idle and got == 0 and idle:
+                    await self._send_webhooks()  # what finishing the last tasks queued
                     break
                 if got < wanted or wanted <= 0:
                     await self._wait_for_room(stop)
         finally:
             summaries.cancel()
+            if webhooks is not None:  # let calls in flight finish: a cancelled one would wait
+                stop.set()  # for its lease to lapse before it is sent again
+                await asyncio.gather(webhooks, return_exceptions=True)
             await self._shut_down(writer, heartbeat)
 
     async def _wait_for_room(self, stop: asyncio.Event) -> None:
@@ -179,6 +197,10 @@ class Worker:
             self.held.clear()
         for provider in self._providers.values():
             await provider.close()
+        try:
+            await asyncio.to_thread(heartbeats.stopped, self.engine, self.id)
+        except Exception:
+            log.exception("recording the worker's stop failed")
         log.info(
             "worker %s stopped after %d tasks: %s",
             self.id,
@@ -200,10 +222,31 @@ class Worker:
                     len(self.held),
                 )
 
+    async def _beat(self) -> None:
+        try:
+            await asyncio.to_thread(heartbeats.beat, self.engine, self.id)
+        except Exception:
+            log.exception("writing the worker's heartbeat failed; retrying")
+
+    async def _webhooks(self, stop: asyncio.Event) -> None:
+        """Send the webhook calls of finished jobs, whenever some are due."""
+        while not stop.is_set():
+            await self._send_webhooks()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=max(1.0, self.options.poll_seconds))
+
+    async def _send_webhooks(self) -> None:
+        try:
+            async with httpx.AsyncClient(follow_redirects=False) as client:
+                await deliver_due(self.engine, client, self.options.webhooks)
+        except Exception:  # the database is away: the calls stay queued
+            log.exception("sending webhooks failed; retrying")
+
     async def _heartbeat(self) -> None:
         interval = max(0.5, self.options.lease_seconds / 3)
         while True:
             await asyncio.sleep(interval)
+            await self._beat()
             try:
                 await asyncio.to_thread(
                     store.renew, self.engine, self.id, list(self.held), self.options.lease_seconds

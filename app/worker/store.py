@@ -51,7 +51,6 @@ from app.db.models import (
 )
 from app.db.session import unit_of_work
 from app.routing.completion import settle_comparisons
-from app.routing.escalation import escalate
 
 OutcomeKind = Literal["done", "retry", "failed", "release"]
 
@@ -406,7 +405,6 @@ def _finish(
     settled = {o.task.comparison_id for o in outcomes if o.kind in ("done", "failed")}
     if settled:
         settle_comparisons(session, sorted(settled))
-        escalate(session, sorted(settled))
     return load_jobs(session, {o.task.job_id for o in outcomes})
 
 

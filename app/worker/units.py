@@ -15,12 +15,11 @@ import orjson
 from app.annotators.config import AnnotatorConfig
 from app.annotators.judging import Pair, build_request, parse_response
 from app.annotators.parsers import ParseError, Verdict
+from app.annotators.pricing import CHARS_PER_TOKEN
 from app.annotators.providers.base import LlmRequest, LlmResponse
 from app.annotators.sandbox import TemplateLimits
 from app.annotators.seeding import label_for, shown_swapped, to_comparison_frame
 from app.worker.store import ClaimedTask
-
-CHARS_PER_TOKEN = 4
 
 
 @dataclass

@@ -6,11 +6,11 @@ import hashlib
 
 import pytest
 from fastapi.testclient import TestClient
+from prefarm_client.cli import cli
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from app.cli import cli
 from app.db.models import ApiToken, User
 
 
@@ -35,7 +35,7 @@ def test_cli_creates_a_researcher_whose_token_works(cli_env: CliRunner, client: 
     token = cli_env.invoke(cli, ["tokens", "create", "--email", "ada@example.org", "--name", "nb"])
     assert token.exit_code == 0, token.output
     response = client.get(
-        "/api/v1/jobs", headers={"Authorization": f"Bearer {token.output.strip()}"}
+        "/api/v1/jobs", headers={"Authorization": f"Bearer {token.stdout.strip()}"}
     )
     assert response.status_code == 200
     assert response.json()["items"] == []

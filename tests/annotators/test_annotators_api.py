@@ -96,14 +96,18 @@ def test_a_pool_of_registered_members(admin, client, researcher, make_job):
     assert response.json()["error"]["details"] == {"unknown": ["nobody"]}
 
 
-def test_a_job_naming_an_unknown_annotator_is_refused(client, researcher):
+def test_a_job_naming_unknown_annotators_names_each_and_lists_the_known(client, researcher):
     response = client.post(
         "/api/v1/jobs",
-        json={"name": "j", "annotators": ["longest", "gpt-17-judge"]},
+        json={"name": "j", "annotators": ["longest", "gpt-17-judge", "claude-9"]},
         headers=researcher.headers,
     )
     assert response.status_code == 422
-    assert response.json()["error"]["details"] == {"unknown": ["gpt-17-judge"]}
+    error = response.json()["error"]
+    assert error["details"]["unknown"] == ["gpt-17-judge", "claude-9"]
+    assert {"longest", "random", "openai_json"} <= set(error["details"]["known"])
+    assert "gpt-17-judge" in error["message"] and "claude-9" in error["message"]
+    assert "longest" in error["message"]  # the registered names are listed
     assert client.get("/api/v1/jobs", headers=researcher.headers).json()["items"] == []
 
 
@@ -139,5 +143,5 @@ def test_only_admins_may_point_a_config_at_another_address(client, researcher, d
             "/api/v1/annotators", json={**PLAIN_JUDGE, **extra}, headers=researcher.headers
         )
         assert response.status_code == 403
-        assert "admins" in response.json()["error"]["message"]
+        assert "An admin may register the config" in response.json()["error"]["message"]
     assert db.scalar(select(Annotator).where(Annotator.name == "terse_judge")) is None

@@ -56,3 +56,6 @@ def stored_counts(db: Session):
         }
 
     return counts
+
+
+from tests.web.test_browser import browser, open_page  # noqa: E402, F401  (the browser setup)

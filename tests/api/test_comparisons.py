@@ -152,10 +152,10 @@ def test_listing_filters_by_route(client: TestClient, researcher, url) -> None:
     )
 
 
-def test_a_forged_cursor_is_400(client: TestClient, researcher, url) -> None:
+def test_a_forged_cursor_is_refused(client: TestClient, researcher, url) -> None:
     response = client.get(url, params={"after": "not-a-cursor!"}, headers=researcher.headers)
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "bad_cursor"
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["field"] == "after"
 
 
 # --- malformed input: a clear 4xx, and nothing stored --------------------------------------

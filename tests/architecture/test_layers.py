@@ -20,7 +20,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("routing",),
     ("ingest", "exports", "jobs"),
     ("worker", "rating"),
-    ("http", "client"),
+    ("http",),
     ("api", "web", "dashboard"),
     ("server",),
     ("demo",),
@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, ...]] = [
 ]
 LAYER_OF = {package: level for level, packages in enumerate(LAYERS) for package in packages}
 # The layers that hold the domain: they never speak HTTP themselves.
-DOMAIN = {p for p, level in LAYER_OF.items() if level <= LAYER_OF["rating"]} - {"client"}
+DOMAIN = {p for p, level in LAYER_OF.items() if level <= LAYER_OF["rating"]}
 WEB_FRAMEWORK = ("fastapi", "starlette")
 
 
@@ -81,3 +81,44 @@ def test_imports_point_down(path: Path) -> None:
 def test_domain_code_never_imports_the_web_framework(path: Path) -> None:
     framework = [n for n in _imports(path) if n.split(".")[0] in WEB_FRAMEWORK]
     assert framework == []
+
+
+CLIENT = Path(__file__).resolve().parents[2] / "clients" / "python" / "src" / "prefarm_client"
+# What a researcher's machine does not need: the server and its stack.
+SERVER_STACK = (
+    "app",
+    "fastapi",
+    "starlette",
+    "sqlalchemy",
+    "psycopg",
+    "openai",
+    "anthropic",
+    "scipy",
+    "numpy",
+    "pyarrow",
+    "uvicorn",
+    "alembic",
+)
+
+
+@pytest.mark.parametrize(
+    "path", sorted(CLIENT.rglob("*.py")), ids=lambda p: str(p.relative_to(CLIENT))
+)
+def test_the_client_package_imports_nothing_of_the_server(path: Path) -> None:
+    server = [n for n in _imports(path) if n.split(".")[0] in SERVER_STACK]
+    assert server == []
+
+
+def test_the_researcher_cli_loads_no_server_module() -> None:
+    """`prefarm jobs …` starts without the server stack, even where the server is installed."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from prefarm_client.cli import cli; import prefarm_client.client; "
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & {set(SERVER_STACK)!r}))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "[]"

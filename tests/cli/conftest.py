@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 from click.testing import Result
+from prefarm_client.cli import cli
 from typer.testing import CliRunner
-
-from app.cli import cli
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ def _run_demo(directory: Path, **extra_env: str) -> str:
     }
     env.update(extra_env)
     done = subprocess.run(
-        [sys.executable, "-m", "app.cli", "demo", "--no-serve"],
+        [sys.executable, "-m", "prefarm_client", "demo", "--no-serve"],
         cwd=directory,
         env=env,
         capture_output=True,
@@ -153,3 +153,25 @@ def test_with_a_provider_key_an_llm_judges_a_third_job(demo_runs: DemoRuns) -> N
     assert f"Job {job.id}: Demo: the same pairs judged by openai_json" in demo_runs.second
     assert demo_runs.second.count("40 of 40 comparisons judged") == 2
     assert "openai_json" not in demo_runs.first
+
+
+def test_it_prints_the_environment_that_reuses_its_database(demo_runs, tmp_path) -> None:
+    """`prefarm tokens create` after the demo finds the demo's accounts with the printed line."""
+    line = re.search(r"^\s+export (PREFARM_DATABASE_URL=\S+)$", demo_runs.second, re.M)
+    assert line, demo_runs.second
+    name, url = line.group(1).split("=", 1)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFARM_")}
+    made = subprocess.run(
+        [sys.executable, "-m", "prefarm_client", "tokens", "create", "--email",
+         "researcher@example.org"],
+        cwd=tmp_path,  # any other folder
+        env={**env, name: url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert f"database: {url}" in made.stderr
+    with Session(demo_runs.engine) as session:
+        assert user_for_token(session, made.stdout.strip()) is not None
+    assert list(tmp_path.iterdir()) == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from app.client import PrefarmClient
+from prefarm_client import PrefarmClient
 
 
 def test_jobs_create_prints_the_new_job(prefarm, live_url, researcher) -> None:

@@ -6,8 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-from app.client import PrefarmClient
+from prefarm_client import PrefarmClient
 
 
 @pytest.fixture

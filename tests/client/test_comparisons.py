@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from app.client import PrefarmClient, PrefarmError
+from prefarm_client import PrefarmClient, PrefarmError
 
 
 def test_submit_in_batches_stores_every_row_once(prefarm: PrefarmClient, rows) -> None:

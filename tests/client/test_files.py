@@ -8,8 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from app.client import ComparisonFileError, PrefarmClient, read_comparisons
+from prefarm_client import ComparisonFileError, PrefarmClient, read_comparisons
 
 
 def _outputs_of(alpaca_outputs, generator: str, count: int) -> list[dict]:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from app.client import PrefarmClient, PrefarmError
+from prefarm_client import PrefarmClient, PrefarmError
 
 
 def test_create_job_sends_every_field(prefarm: PrefarmClient) -> None:

@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from app.client import PrefarmClient, PrefarmError
+from prefarm_client import PrefarmClient, PrefarmError
 
 
 @pytest.fixture

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from app.client import PrefarmClient, Progress
+from prefarm_client import PrefarmClient, Progress
 
 
 def test_wait_returns_once_every_comparison_is_judged(judging_url, researcher, rows) -> None:
@@ -15,7 +14,7 @@ def test_wait_returns_once_every_comparison_is_judged(judging_url, researcher, r
         job = prefarm.wait(job_id, timeout=60, poll_seconds=0.05, on_progress=reports.append)
         judgments = prefarm.annotations(job_id)
     assert job["progress"]["comparisons_by_status"] == {"done": 30}
-    assert reports[-1] == Progress(done=30, total=30, job_status="active", annotations=30)
+    assert reports[-1] == Progress(done=30, total=30, job_status="done", annotations=30)
     assert [r.done for r in reports] == sorted(r.done for r in reports)
     # `longest` prefers the wordy output_2 of every row
     assert {(a["annotator"], a["preference"]) for a in judgments} == {("longest", 2.0)}

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from prefarm_client.cli import cli
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from app.cli import cli, ensure_schema
+from app.cli import ensure_schema
 from app.config import get_settings
 from app.db.engine import get_engine, make_engine
 from app.db.migrate import current_revision, head_revision
@@ -31,7 +32,7 @@ def database_env(monkeypatch: pytest.MonkeyPatch):
 def test_a_new_sqlite_database_is_migrated_on_start(tmp_path: Path, database_env) -> None:
     url = f"sqlite:///{tmp_path / 'new.db'}"
     database_env(url)
-    ensure_schema()
+    ensure_schema(make_engine(url))
     assert current_revision(make_engine(url)) == head_revision()
 
 

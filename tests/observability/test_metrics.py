@@ -65,7 +65,9 @@ def test_queue_depth_by_task_status(make_client, researcher, make_job, db: Sessi
     assert page[("prefarm_tasks", (("status", "done"),))] == 0
 
 
-def test_judgments_by_annotator_keep_rater_emails_out(make_client, researcher, make_job) -> None:
+def test_judgments_keep_rater_emails_and_imported_names_out(
+    make_client, researcher, make_job
+) -> None:
     client = make_client()
     job = make_job(researcher, routing={"policy": "human"})
     rows = [
@@ -91,12 +93,9 @@ def test_judgments_by_annotator_keep_rater_emails_out(make_client, researcher, m
     assert response.status_code == 200, response.text
     text = client.get("/metrics").text
     page = samples(text)
-    assert (
-        page[("prefarm_judgments", (("annotator", "imported-gpt-judge"), ("kind", "simulated")))]
-        == 3
-    )
+    assert page[("prefarm_judgments", (("annotator", "imported"), ("kind", "simulated")))] == 3
     assert page[("prefarm_judgments", (("annotator", "humans"), ("kind", "human")))] == 2
-    assert "example.org" not in text
+    assert "example.org" not in text and "imported-gpt-judge" not in text
 
 
 def test_provider_calls_are_recorded_through_the_hook(scrape) -> None:
@@ -135,3 +134,72 @@ def test_a_metrics_token_protects_the_page(make_client) -> None:
     allowed = client.get("/metrics", headers={"Authorization": "Bearer scrape-secret"})
     assert allowed.status_code == 200
     assert "prefarm_tasks" in allowed.text
+
+
+def test_registered_annotators_beyond_the_limit_share_one_series(
+    make_client, researcher, make_job, engine
+) -> None:
+    from app.db.session import unit_of_work
+    from app.observability.metrics import MAX_LABEL_VALUES
+
+    client = make_client()
+    job = make_job(researcher, routing={"policy": "human"})
+    client.post(
+        f"/api/v1/jobs/{job['id']}/comparisons",
+        json=[{"id": "x", "instruction": "i", "output_1": "a", "output_2": "b"}],
+        headers=researcher.headers,
+    )
+    comparison_id = client.get(
+        f"/api/v1/jobs/{job['id']}/comparisons", headers=researcher.headers
+    ).json()["items"][0]["id"]
+    from app.db.models import Annotation
+
+    with unit_of_work(engine) as session:
+        cid = session.scalar(select(Comparison.id).where(Comparison.external_id == comparison_id))
+        for n in range(MAX_LABEL_VALUES + 5):
+            judge = Annotator(kind="simulated", name=f"registered-{n:03d}", config={"n": n})
+            session.add(judge)
+            session.flush()
+            session.add(
+                Annotation(
+                    job_id=job["id"], comparison_id=cid, annotator_id=judge.id, preference=1.0
+                )
+            )
+    page = samples(client.get("/metrics").text)
+    names = {dict(labels)["annotator"] for name, labels in page if name == "prefarm_judgments"}
+    assert len(names) == MAX_LABEL_VALUES + 1 and "other" in names
+    assert page[("prefarm_judgments", (("annotator", "other"), ("kind", "simulated")))] == 5
+
+
+def test_provider_models_beyond_the_limit_share_one_series(scrape, monkeypatch) -> None:
+    from app.observability import metrics
+
+    monkeypatch.setattr(metrics, "_provider_models", metrics.BoundedLabel(limit=2))
+    for n in range(5):
+        record_provider_call("openai_compatible", f"flood-model-{n}", 0.01)
+    counts = {
+        dict(labels)["model"]: value
+        for (name, labels), value in scrape().items()
+        if name == "prefarm_provider_requests_total"
+        and dict(labels)["provider"] == "openai_compatible"
+    }
+    assert counts["flood-model-0"] >= 1 and counts["flood-model-1"] >= 1
+    assert not any(f"flood-model-{n}" in counts for n in (2, 3, 4))
+    assert counts["other"] >= 3
+
+
+def test_metrics_for_admins_only(make_client, make_account) -> None:
+    client = make_client(metrics_admin_only=True)
+    admin, researcher = make_account("admin"), make_account("researcher")
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers=researcher.headers).status_code == 403
+    allowed = client.get("/metrics", headers=admin.headers)
+    assert allowed.status_code == 200 and "prefarm_tasks" in allowed.text
+
+
+def test_admin_only_metrics_still_take_the_scrape_token(make_client, make_account) -> None:
+    client = make_client(metrics_admin_only=True, metrics_token="scrape-secret")
+    assert (
+        client.get("/metrics", headers={"Authorization": "Bearer scrape-secret"}).status_code == 200
+    )
+    assert client.get("/metrics", headers={"Authorization": "Bearer nope"}).status_code == 401

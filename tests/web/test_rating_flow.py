@@ -75,7 +75,7 @@ def test_each_comparison_gets_k_different_raters_and_then_no_more(human_job, mak
     pairs = Counter((j.comparison_id, j.annotator_id) for j in judgments)
     assert max(pairs.values()) == 1
     _, page = raters[2].next_page(job["id"])
-    assert "Nothing left for you" in page and "0 left for you in this job" in page
+    assert "This job is done" in page and "0 left for you in this job" in page
 
 
 def test_a_skipped_comparison_goes_to_another_rater_and_never_back(human_job, make_rater, db):

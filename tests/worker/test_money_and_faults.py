@@ -79,7 +79,7 @@ def test_the_budget_stops_dispatch_and_raising_it_resumes(
     client.patch(f"/api/v1/jobs/{job['id']}", json={"budget_usd": 1.0}, headers=researcher.headers)
     run_worker()
     state = job_state(researcher, job["id"])
-    assert state["status"] == "active"
+    assert state["status"] == "done"
     assert state["progress"]["tasks_by_status"] == {"done": 10}
 
 

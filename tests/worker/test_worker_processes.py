@@ -19,7 +19,7 @@ from app.db.models import Annotation, Task
 from app.server import create_app
 from tests.fakes.fixtures import expected_preference, marked_pairs
 
-WORKER_COMMAND = [sys.executable, "-c", "from app.cli import main; main()", "worker"]
+WORKER_COMMAND = [sys.executable, "-c", "from prefarm_client.cli import main; main()", "worker"]
 
 
 def _start_worker(database_url: str, **settings: str) -> subprocess.Popen[str]:

@@ -18,10 +18,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from app.ingest.rows import ComparisonRow
-
-# Columns of a comparison row; any other CSV column goes into `metadata`.
-COMPARISON_FIELDS = tuple(ComparisonRow.model_fields)
+# Columns of a comparison row (the server's `ComparisonRow`; tests/client/test_files.py checks
+# that they are the same); any other CSV column goes into `metadata`.
+COMPARISON_FIELDS = (
+    "id",
+    "instruction",
+    "input",
+    "output_1",
+    "output_2",
+    "generator_1",
+    "generator_2",
+    "gold_preference",
+    "metadata",
+)
 
 
 class ComparisonFileError(ValueError):
