@@ -58,4 +58,4 @@ def stored_counts(db: Session):
     return counts
 
 
-from tests.web.test_browser import browser, open_page  # noqa: E402, F401  (the browser setup)
+from tests.web.conftest import browser, open_page  # noqa: E402, F401  (the browser setup)
