@@ -137,11 +137,8 @@ class JobUpdate(Strict):
     name: StoredText | None = Field(None, min_length=1, max_length=200)
     budget_usd: float | None = Field(None, ge=0)
     routing: Routing | None = None
-    priority: WholeNumber | None = Field(
-        None,
-        ge=1,
-        le=MAX_JOB_PRIORITY,
-        description="Weight in the workers' fair share.",
+    priority: Annotated[int, Field(ge=1, le=MAX_JOB_PRIORITY), BeforeValidator(_whole)] | None = (
+        Field(None, description="Weight in the workers' fair share.")
     )
     preference_scale: ScaleName | None = Field(
         None, description="Refused (409 `scale_locked`) once a rater has judged in the job."
@@ -410,3 +407,29 @@ class GuidelinesOut(BaseModel):
     current_version: int = Field(description="0 when the job has no guidelines.")
     text: str = Field(description="The current text (Markdown); empty when none.")
     versions: list[GuidelinesVersionOut] = Field(description="Every version, newest first.")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "current_version": 2,
+                    "text": "Prefer the answer that follows the instruction; ties are fine.",
+                    "versions": [
+                        {
+                            "version": 2,
+                            "text": "Prefer the answer that follows the instruction; "
+                            "ties are fine.",
+                            "author": "ada@example.org",
+                            "created_at": "2026-11-28T10:00:00Z",
+                        },
+                        {
+                            "version": 1,
+                            "text": "Prefer the better answer.",
+                            "author": "ada@example.org",
+                            "created_at": "2026-11-27T09:00:00Z",
+                        },
+                    ],
+                }
+            ]
+        }
+    )

@@ -71,7 +71,10 @@ RETRY_AFTER_SECONDS = 5
                 },
             }
         },
-        202: {"description": "being computed; the body is the last report, if any, and its age"},
+        202: {
+            "description": "being computed; the body is the last report, if any, and its age",
+            "content": {"application/json": {"example": STATS_EXAMPLE}},
+        },
         **responses(404),
     },
 )

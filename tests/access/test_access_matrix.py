@@ -48,9 +48,8 @@ DASHBOARD_JOB = "dashboard_job"  # the job's owner and admins; another researche
 ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/docs"): PUBLIC,
-    ("GET", "/docs/oauth2-redirect"): PUBLIC,
-    ("GET", "/redoc"): PUBLIC,
     ("GET", "/static"): PUBLIC,
+    ("GET", "/docs/assets"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/metrics"): PUBLIC,  # unless PREFARM_METRICS_TOKEN is set (tests/observability)
@@ -61,10 +60,16 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/jobs"): API,
     ("GET", "/api/v1/jobs"): API,
     ("GET", "/api/v1/annotators"): API,
+    ("POST", "/api/v1/annotators/validate"): API,
+    ("POST", "/api/v1/comparisons/validate"): API,
+    ("GET", "/api/v1/tokens"): API,
+    ("POST", "/api/v1/tokens"): API,
+    ("DELETE", "/api/v1/tokens/{token_id}"): API_JOB,  # a token of the job's owner
     ("GET", "/api/v1/annotators/{name}"): API,
     ("POST", "/api/v1/annotators"): API,
     ("GET", "/api/v1/jobs/{job_id}"): API_JOB,
     ("PATCH", "/api/v1/jobs/{job_id}"): API_JOB,
+    ("DELETE", "/api/v1/jobs/{job_id}"): API_JOB,  # refused with 409 while it has comparisons
     ("POST", "/api/v1/jobs/{job_id}/comparisons"): API_JOB,
     ("GET", "/api/v1/jobs/{job_id}/comparisons"): API_JOB,
     ("POST", "/api/v1/jobs/{job_id}/annotations"): API_JOB,
@@ -175,22 +180,22 @@ class World:
     comparison_id: int
     rater_id: int
     assignment_id: int  # the rater's lease on the comparison
+    owner_token_id: int  # a spare token of the job's owner, for the revoke route
     credentials: dict[str, tuple[str | None, str | None, str | None]]  # token, cookie, csrf
 
 
-def _token_for(session: Any, user: User) -> str:
+def _token_for(session: Any, user: User) -> tuple[str, ApiToken]:
     """A token stored directly: raters get none from `prefarm tokens create`, yet a rater's
     account may hold one from an earlier role, and it must not open the API."""
     token = new_api_token()
-    session.add(
-        ApiToken(
-            user_id=user.id,
-            token_sha256=token_sha256(token),
-            prefix=display_prefix(token),
-            name="matrix",
-        )
+    row = ApiToken(
+        user_id=user.id,
+        token_sha256=token_sha256(token),
+        prefix=display_prefix(token),
+        name="matrix",
     )
-    return token
+    session.add(row)
+    return token, row
 
 
 @pytest.fixture
@@ -229,13 +234,16 @@ def world(client: TestClient, make_account, engine: Engine, settings: Settings) 
         session.add(RaterJob(user_id=accounts["rater"].id, job_id=job["id"]))
         for identity, account in accounts.items():
             user = session.get_one(User, account.id)
-            token = account.token or _token_for(session, user)
+            token = account.token or _token_for(session, user)[0]
             cookie = start_session(session, user, settings.session_hours)
             session.flush()
             csrf = session.scalar(
                 select(WebSession.csrf_token).where(WebSession.token_sha256 == token_sha256(cookie))
             )
             credentials[identity] = (token, cookie, csrf)
+        spare_token = _token_for(session, session.get_one(User, owner.id))[1]
+        session.flush()
+        owner_token_id = spare_token.id
         revoked = accounts["revoked token"].id
         session.execute(
             update(ApiToken).where(ApiToken.user_id == revoked).values(revoked_at=datetime.now(UTC))
@@ -248,7 +256,9 @@ def world(client: TestClient, make_account, engine: Engine, settings: Settings) 
     page = client.get(f"/rate/{job['id']}").text
     client.cookies.clear()
     assignment_id = int(page.split('name="assignment_id" value="')[1].split('"')[0])
-    return World(job["id"], comparison_id, accounts["rater"].id, assignment_id, credentials)
+    return World(
+        job["id"], comparison_id, accounts["rater"].id, assignment_id, owner_token_id, credentials
+    )
 
 
 def _name_in(path: str) -> str:
@@ -266,6 +276,7 @@ def _request(client: TestClient, world: World, method: str, path: str, identity:
         user_id=world.rater_id,
         comparison_id=world.comparison_id,
         assignment_id=world.assignment_id,
+        token_id=world.owner_token_id,
         name=_name_in(path),
         table="evaluators",
     )

@@ -132,7 +132,7 @@ class WorkerProcess:
 
     def __init__(self, url: str) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "worker", "--until-idle"],
+            [sys.executable, "-m", "prefarm_client", "worker", "--until-idle"],
             env={"PREFARM_DATABASE_URL": url, "PREFARM_LOG_FORMAT": "text", "PATH": "/usr/bin"},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

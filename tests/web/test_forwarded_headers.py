@@ -106,7 +106,7 @@ def prefarm_serve(tmp_path) -> Iterator[str]:
     }
     env.pop("FORWARDED_ALLOW_IPS", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "prefarm_client", "serve", "--port", str(port)],
         env=env,
         stderr=subprocess.PIPE,
         text=True,

@@ -26,16 +26,18 @@ def judged_by_llm(researcher, make_job, post_comparisons) -> dict[str, Any]:
 
 def worker_log_lines(database_url: str, **env: str) -> list[str]:
     """`prefarm worker --until-idle` in a subprocess (stderr is a pipe, not a terminal); its
-    log lines."""
+    log lines, after the `database: …` line every operator command starts with."""
     done = subprocess.run(
-        [sys.executable, "-m", "app.cli", "worker", "--until-idle", "--concurrency", "4"],
+        [sys.executable, "-m", "prefarm_client", "worker", "--until-idle", "--concurrency", "4"],
         env={**os.environ, "PREFARM_DATABASE_URL": database_url, **env},
         capture_output=True,
         text=True,
         timeout=300,
         check=True,
     )
-    return done.stderr.splitlines()
+    announce, *lines = done.stderr.splitlines()
+    assert announce.startswith("database: ")
+    return lines
 
 
 def test_worker_logs_are_json_lines_with_a_summary_and_no_line_per_call(
