@@ -85,7 +85,8 @@ def revise_judgment(
     verdict = parse_choice(job, form.choice)
     if user.paused_at is not None:
         raise JudgingError(403, "Your rating is paused; ask an admin.")
-    refuse_unless_rateable(job)
+    if job.status != "done":  # the judgment that finished a job may still be corrected
+        refuse_unless_rateable(job)
     assignment, annotation = revisable_judgment(session, user, job, assignment_id, now)
     stored = stored_verdict(scale_named(job.preference_scale), verdict, assignment.shown_swapped)
     replaced = JudgmentVersion(

@@ -1,6 +1,6 @@
 """Pages refuse input the database cannot hold with an HTML error page, and store nothing:
-ids outside the range of their column in rating, admin and dashboard URLs, and NUL characters
-in form fields."""
+ids outside the range of their column in rating, admin and dashboard URLs (an address that leads
+nowhere: 404), and out-of-range ids or NUL characters in form fields and queries (422)."""
 
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ def admin_client(make_account, client: TestClient) -> TestClient:
 def test_rating_urls_with_an_id_out_of_range_show_an_error_page(make_rater, human_job, big):
     rater = make_rater(human_job()["id"])
 
-    assert_error_page(rater.client.get(f"/rate/{big}"))
-    assert_error_page(rater.client.post(f"/rate/{big}/judgments", data={"assignment_id": 1}))
+    assert_error_page(rater.client.get(f"/rate/{big}"), 404)
+    assert_error_page(rater.client.post(f"/rate/{big}/judgments", data={"assignment_id": 1}), 404)
 
 
 def test_an_assignment_id_out_of_range_is_refused(make_rater, human_job, db):
@@ -69,7 +69,7 @@ def test_admin_urls_with_an_id_out_of_range_show_an_error_page(admin_client, pat
     else:
         response = admin_client.get(url)
 
-    assert_error_page(response)
+    assert_error_page(response, 404)
 
 
 def test_an_admin_form_with_a_nul_character_creates_nothing(admin_client, db):
@@ -93,11 +93,16 @@ def test_an_admin_form_with_a_nul_character_creates_nothing(admin_client, db):
         "/dashboard/jobs/{big}/progress",
         "/dashboard/jobs/{big}/statistics",
         "/dashboard/jobs/1/comparisons/{huge}",
-        "/dashboard?before={big}",
     ],
 )
 def test_dashboard_urls_with_an_id_out_of_range_show_an_error_page(admin_client, path):
     response = admin_client.get(path.format(big=INT32_MAX + 1, huge=INT64_MAX + 1))
+
+    assert_error_page(response, 404)
+
+
+def test_a_dashboard_query_with_an_id_out_of_range_shows_an_error_page(admin_client):
+    response = admin_client.get(f"/dashboard?before={INT32_MAX + 1}")
 
     assert_error_page(response)
 

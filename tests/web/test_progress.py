@@ -94,7 +94,7 @@ def test_the_job_list_offers_only_jobs_with_work_for_the_rater(
     offers = page.split('id="job-offers"')[1].split("</ul>")[0]
     assert "Open job" in offers and "Done job" not in offers and "Paused job" not in offers
     others = page.split('id="other-jobs"')[1]
-    assert "Done job — nothing left for you" in others and "Paused job — paused" in others
+    assert "Done job — done" in others and "Paused job — paused" in others
 
 
 def test_a_job_with_a_comparison_the_rater_started_stays_offered(human_job, make_rater):
