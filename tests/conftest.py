@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -56,6 +57,18 @@ def engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def on_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """A command run in-process (`prefarm db upgrade`, `prefarm worker`) sets up logging to
+    stderr for the whole process; undo it, so a later test's captured output holds only what
+    that test's command printed, not the log lines of servers running in threads."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(autouse=True)

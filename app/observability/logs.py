@@ -70,14 +70,29 @@ def resolve_format(log_format: str) -> str:
     return log_format
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a record is emitted, not when logging was set up:
+    a command run in-process (tests, `prefarm demo`) may swap stderr and close its old one."""
+
+    def __init__(self, level: int = logging.NOTSET) -> None:
+        logging.Handler.__init__(self, level)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def logging_config(level: str = "info", log_format: str = "auto") -> dict[str, Any]:
     """A `logging.config.dictConfig` for prefarm and uvicorn (whose access log it replaces)."""
     formatter = JsonFormatter if resolve_format(log_format) == "json" else TextFormatter
     handler = {
-        "class": "logging.StreamHandler",
+        "()": StderrHandler,
         "formatter": "prefarm",
         "filters": ["migrations_that_run"],
-        "stream": "ext://sys.stderr",
     }
     return {
         "version": 1,
