@@ -20,9 +20,11 @@ from app.accounts.service import (
 from app.api.responses import COMMON_RESPONSES, responses
 from app.db.models import User
 from app.db.paging import keyset_page
+from app.db.values import INT32_MAX
 from app.errors import RequestError, not_found
 from app.http.deps import ApiUser, SessionDep
 from app.http.pagination import AfterCursor, decode_cursor, page_cursor
+from app.http.params import TokenId
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"], responses=COMMON_RESPONSES)
 
@@ -118,7 +120,7 @@ def read_tokens(
         session,
         owner_id=owner_id,
         owner_email=owner_email,
-        after=decode_cursor(after),
+        after=decode_cursor(after, INT32_MAX),
         limit=limit + 1,
     )
     page = keyset_page(tokens, limit, lambda token: token.id)
@@ -148,7 +150,7 @@ def create(body: TokenCreate, user: ApiUser, session: SessionDep) -> NewToken:
     summary="Revoke an API token (yours; admins: anyone's)",
     responses=responses(404),
 )
-def revoke(token_id: int, user: ApiUser, session: SessionDep) -> TokenOut:
+def revoke(token_id: TokenId, user: ApiUser, session: SessionDep) -> TokenOut:
     try:
         info = revoke_token(session, token_id, owner_id=None if user.is_admin else user.id)
     except AccountError as exc:

@@ -14,5 +14,6 @@ UserId = Annotated[int, Path(ge=1, le=INT32_MAX, description="The account's id."
 ComparisonId = Annotated[
     int, Path(ge=1, le=INT64_MAX, description="The comparison's id (the database's, not yours).")
 ]
+TokenId = Annotated[int, Path(ge=1, le=INT32_MAX, description="The token's id.")]
 AssignmentId = Annotated[int, Path(ge=1, le=INT64_MAX, description="The assignment's id.")]
 AssignmentIdField = Annotated[int, Form(ge=1, le=INT64_MAX)]

@@ -268,3 +268,19 @@ def test_a_deeply_nested_json_body_is_a_client_error(client: TestClient, researc
 
     assert 400 <= response.status_code < 500
     assert client.get("/api/v1/jobs", headers=researcher.headers).json()["items"] == []
+
+
+def test_a_token_cursor_beyond_the_token_ids_is_a_bad_cursor(
+    client: TestClient, researcher
+) -> None:
+    response = client.get(
+        "/api/v1/tokens", params={"after": f"v1.{INT32_MAX + 1}"}, headers=researcher.headers
+    )
+
+    assert assert_refused(response, 400)["code"] == "bad_cursor"
+
+
+def test_revoking_a_token_id_outside_the_range_is_refused(client: TestClient, researcher) -> None:
+    response = client.delete(f"/api/v1/tokens/{INT32_MAX + 1}", headers=researcher.headers)
+
+    assert assert_refused(response)["details"][0]["field"] == "token_id"
