@@ -23,13 +23,15 @@ class Settings(BaseSettings):
     )
     max_batch_rows: int = Field(default=100_000, description="Most rows in one bulk request.")
     max_conversation_messages: int = Field(
-        default=200, ge=1, description="Most messages in a comparison's conversation (or in a "
+        default=200,
+        ge=1,
+        description="Most messages in a comparison's conversation (or in a "
         "multi-message candidate).",
     )
     max_conversation_chars: int = Field(
         default=1_000_000,
         ge=1,
-        description="Most characters of content in a comparison's conversation, all turns together.",
+        description="Most characters of content in a conversation, all turns together.",
     )
     log_level: str = "info"
     # Simulated annotators and workers (app/annotators, app/worker).

@@ -23,7 +23,8 @@ CANDIDATE_JOINER = "\n\n"
 def canonical_json(messages: Sequence[Message]) -> str:
     """The one text of a message list, so the same conversation has the same content hash."""
     return orjson.dumps(
-        [{"role": m["role"], "content": m["content"]} for m in messages], option=orjson.OPT_SORT_KEYS
+        [{"role": m["role"], "content": m["content"]} for m in messages],
+        option=orjson.OPT_SORT_KEYS,
     ).decode()
 
 

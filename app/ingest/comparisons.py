@@ -11,8 +11,8 @@ import orjson
 from sqlalchemy.orm import Session
 
 from app.annotators.seeding import comparison_key
-from app.db.messages import canonical_json
 from app.db.bulk import append_rows, existing_rows, retry_on_unique_violation
+from app.db.messages import canonical_json
 from app.db.models import Comparison, Instruction, Job, Output, table
 from app.errors import RequestError
 from app.ingest.parse import RowErrors
@@ -59,7 +59,9 @@ def candidate_uuid(
     text."""
     if messages_json is None:
         return output_uuid(instruction_id, generator, text)
-    return uuid.UUID(bytes=_digest("output-messages", instruction_id.hex, generator, messages_json)[:16])
+    return uuid.UUID(
+        bytes=_digest("output-messages", instruction_id.hex, generator, messages_json)[:16]
+    )
 
 
 def _messages_json(messages: list[dict[str, str]] | None) -> str | None:

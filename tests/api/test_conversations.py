@@ -92,7 +92,6 @@ def test_a_candidate_may_be_several_assistant_messages(
     assert db.scalars(select(Output.messages).where(Output.messages.is_not(None))).all() == [steps]
 
 
-
 BAD_ROWS = [
     ({"messages": CHAT[:3]}, "messages", "the last message is the user's"),
     ({"messages": [*CHAT, CHAT[0]]}, "messages", "the last message is the user's"),
@@ -157,7 +156,7 @@ def test_conversations_over_the_configured_limits_are_refused(
 
     with TestClient(create_app(small_limits, engine)) as limited:
         job = limited.post("/api/v1/jobs", json={"name": "j"}, headers=researcher.headers).json()
-        row = chat_row(1, messages=[{"role": "user", "content": "hi"}], **override)
+        row = chat_row(1, **{"messages": [{"role": "user", "content": "hi"}], **override})
         response = limited.post(
             f"/api/v1/jobs/{job['id']}/comparisons", json=[row], headers=researcher.headers
         )

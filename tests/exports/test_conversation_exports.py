@@ -55,7 +55,9 @@ def load(export, tmp_path: Path):
 
 
 def as_messages(candidate: str | list[dict[str, str]]) -> list[dict[str, str]]:
-    return candidate if isinstance(candidate, list) else [{"role": "assistant", "content": candidate}]
+    return (
+        candidate if isinstance(candidate, list) else [{"role": "assistant", "content": candidate}]
+    )
 
 
 def gold_sides(row: dict[str, Any]) -> tuple[Any, Any]:
@@ -97,9 +99,7 @@ def test_openai_dpo_input_messages_are_the_conversation(export, by_id) -> None:
 def test_a_multi_message_candidate_stays_a_message_list(export) -> None:
     lines = export(format="openai_dpo", trace="true").text.splitlines()
     [tool_use] = [line for line in lines if '"conv-07"' in line]
-    assert [m["role"] for m in json.loads(tool_use)["preferred_output"]] == [
-        "assistant"
-    ] * 3
+    assert [m["role"] for m in json.loads(tool_use)["preferred_output"]] == ["assistant"] * 3
 
 
 def hh(messages: list[dict[str, str]]) -> str:
@@ -135,7 +135,10 @@ def test_arena_battles_carry_both_conversations_and_the_turn(load, by_id) -> Non
     assert len(dataset) == len(by_id)
     for battle in dataset:
         posted = by_id[battle["comparison_id"]]
-        sides = {posted["generator_1"]: posted["output_1"], posted["generator_2"]: posted["output_2"]}
+        sides = {
+            posted["generator_1"]: posted["output_1"],
+            posted["generator_2"]: posted["output_2"],
+        }
         assert battle["turn"] == sum(m["role"] == "user" for m in posted["messages"])
         for field, model in (("conversation_a", "model_a"), ("conversation_b", "model_b")):
             assert battle[field] == posted["messages"] + as_messages(sides[battle[model]])

@@ -36,7 +36,7 @@ ROWS = [
     chat(3, "Tiny.", STEPS),
 ]
 # The candidates' texts as the statistics must measure them: a message list joined by a blank line.
-CANDIDATE_LENGTHS = [(6, 62), (92, 36), (5, 92)]
+CANDIDATE_LENGTHS = [(6, 61), (92, 36), (5, 92)]
 
 
 def test_candidate_lengths_exclude_the_conversation(researcher, judged_job, engine) -> None:
@@ -46,9 +46,7 @@ def test_candidate_lengths_exclude_the_conversation(researcher, judged_job, engi
     assert list(zip(arrays.length_1, arrays.length_2, strict=True)) == CANDIDATE_LENGTHS
 
 
-def test_length_bias_reads_the_candidate_turns(
-    client: TestClient, researcher, judged_job
-) -> None:
+def test_length_bias_reads_the_candidate_turns(client: TestClient, researcher, judged_job) -> None:
     # The judge prefers the longer candidate every time, though output_1 of c2 is the shorter
     # message count.
     prefers_longer = [judgment("c1", "judge", 2.0), judgment("c2", "judge", 1.0)]
@@ -56,4 +54,4 @@ def test_length_bias_reads_the_candidate_turns(
     job = judged_job(researcher, ROWS, prefers_longer)
     stats = client.get(f"/api/v1/jobs/{job['id']}/stats", headers=researcher.headers).json()
     [judge] = [row for row in stats["evaluators"] if row["annotator"] == "judge"]
-    assert judge["probability_prefer_longer"] == 1.0
+    assert judge["p_prefers_longer"] == 1.0
