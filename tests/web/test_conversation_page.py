@@ -37,7 +37,7 @@ def test_a_rater_reads_the_conversation_and_rates_by_keyboard(
     log_in(page, rater.email)
     page.goto(f"/rate/{job['id']}")
 
-    assert page.inner_text("#instruction-heading") == "Conversation"
+    assert page.text_content("#instruction-heading") == "Conversation"
     last = page.locator("#last-turn")
     assert last.is_visible() and "Swap the morning for something indoors." in last.inner_text()
     assert last.locator("em").inner_text() == "indoors"
@@ -51,6 +51,8 @@ def test_a_rater_reads_the_conversation_and_rates_by_keyboard(
     assert page.locator("#earlier-turns strong").inner_text() == "travel"
     assert "<script>" in earlier.inner_text()  # shown as text, never run
     assert page.evaluate("() => window.pwned") is None
+    prompt, shown = page.locator("#prompt").bounding_box(), last.bounding_box()
+    assert shown["y"] + shown["height"] <= prompt["y"] + prompt["height"]  # not scrolled away
     check_page(page, "conversation-open")
 
     for _ in range(2):  # the keyboard flow of instruction prompts: 1 chooses, Enter submits
@@ -69,5 +71,6 @@ def test_a_phone_shows_the_last_user_turn_first(human_job, make_account, engine,
     page.goto(f"/rate/{job['id']}")
     if page.get_attribute("#prompt-toggle", "aria-expanded") == "true":
         page.click("#prompt-toggle")  # folded: the prompt shows its first lines only
-    assert page.locator("#last-turn").is_visible()
     assert not page.locator("#earlier-turns").is_visible()
+    body, text = (page.locator(s).bounding_box() for s in ("#prompt-body", "#last-turn p"))
+    assert body["y"] <= text["y"] < body["y"] + body["height"]  # its first line shows
