@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from app.config import Settings
 from app.db.messages import candidate_text
 from app.db.models import LABEL_PREFERENCE, LABELS
-from app.db.values import StoredJson, StoredText
+from app.db.values import StoredJson, StoredText, storable_text
 
 # Validation context key for the settings holding the conversation limits (app/ingest/parse.py);
 # without it the defaults apply.
@@ -49,7 +60,36 @@ def _check_count(messages: list[Any], info: ValidationInfo) -> None:
         raise ValueError(f"at most {most} messages (PREFARM_MAX_CONVERSATION_MESSAGES)")
 
 
-Candidate = StoredText | list[CandidateMessage]
+_CANDIDATE_MESSAGES = TypeAdapter(list[CandidateMessage])
+
+
+def _as_candidate(value: Any) -> str | list[CandidateMessage]:
+    """A text, or a list of assistant messages. One validator for both shapes, so an error is
+    reported under the field's own name (a plain union would name its branches)."""
+    if isinstance(value, str):
+        return storable_text(value)
+    if not isinstance(value, list):
+        raise ValueError("a string, or a list of assistant messages")
+    try:
+        return _CANDIDATE_MESSAGES.validate_python(value)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ValueError(f"message {where}: {first['msg']}") from None
+
+
+Candidate = Annotated[
+    str | list[CandidateMessage],
+    PlainValidator(_as_candidate),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string"},
+                {"type": "array", "items": CandidateMessage.model_json_schema(), "minItems": 1},
+            ]
+        }
+    ),
+]
 
 
 class ComparisonRow(BaseModel):
