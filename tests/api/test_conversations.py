@@ -32,16 +32,6 @@ def chat_row(n: int, **overrides: Any) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def job(make_job, researcher):
-    return make_job(researcher)
-
-
-@pytest.fixture
-def url(job) -> str:
-    return f"/api/v1/jobs/{job['id']}/comparisons"
-
-
 def test_a_conversation_reads_back_as_posted(client: TestClient, researcher, url) -> None:
     posted = client.post(url, json=[chat_row(1)], headers=researcher.headers)
     assert posted.json()["created"] == 1
