@@ -157,3 +157,18 @@ def test_formats_without_conversations_refuse_the_job(export, params, field) -> 
     [detail] = response.json()["error"]["details"]
     assert detail["field"] == field
     assert "conversation" in detail["reason"]
+
+
+def test_conversational_trl_parquet_holds_the_same_rows(export, load, tmp_path: Path) -> None:
+    response = export(format="trl", conversational="true", file_type="parquet")
+    assert response.status_code == 200, response.text
+    path = tmp_path / "trl.parquet"
+    path.write_bytes(response.content)
+    parquet = datasets.load_dataset(
+        "parquet", data_files=str(path), split="train", cache_dir=str(tmp_path / "hf-parquet")
+    )
+    jsonl = load(format="trl", conversational="true")
+    columns = ("comparison_id", "prompt", "chosen", "rejected")
+    assert [[row[c] for c in columns] for row in parquet] == [
+        [row[c] for c in columns] for row in jsonl
+    ]
