@@ -22,6 +22,17 @@ class Settings(BaseSettings):
         default=256 * 1024 * 1024, description="Largest request body accepted, in bytes."
     )
     max_batch_rows: int = Field(default=100_000, description="Most rows in one bulk request.")
+    max_conversation_messages: int = Field(
+        default=200,
+        ge=1,
+        description="Most messages in a comparison's conversation (or in a "
+        "multi-message candidate).",
+    )
+    max_conversation_chars: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="Most characters of content in a conversation, all turns together.",
+    )
     log_level: str = "info"
     # Simulated annotators and workers (app/annotators, app/worker).
     inprocess_worker: bool | None = Field(

@@ -19,7 +19,7 @@ import psycopg
 
 PG_ADMIN_URL = os.environ.get("PREFARM_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 TEST_DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
-PREFARM = [sys.executable, "-m", "prefarm_client"]
+PREFARM = [sys.executable, "-m", "prefarm_client"]  # the `prefarm` command
 
 
 def fresh_database(name: str) -> str:

@@ -199,3 +199,20 @@ def alpaca_outputs() -> list[dict[str, Any]]:
 @pytest.fixture(scope="session")
 def alpaca_judgments() -> list[dict[str, Any]]:
     return read_jsonl_gz(TEST_DATA / "alpaca_eval_judgments.jsonl.gz")
+
+
+@pytest.fixture(scope="session")
+def sample_conversations() -> list[dict[str, Any]]:
+    """prefarm's own multi-turn comparisons (app/demo/sample_conversations.jsonl), each with a
+    gold preference."""
+    from app.demo.setup import sample_conversations as rows
+
+    return rows()
+
+
+def gold_judgments(rows: list[dict[str, Any]], annotator: str = "judge-1") -> list[dict[str, Any]]:
+    """One imported judgment per comparison, agreeing with its gold preference."""
+    return [
+        {"comparison_id": row["id"], "annotator": annotator, "preference": row["gold_preference"]}
+        for row in rows
+    ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.annotators.config import AnnotatorConfig
 from app.annotators.parsers import (
@@ -35,12 +35,14 @@ class Pair:
     input: str
     output_1: str
     output_2: str
+    # A conversation prompt's messages (empty for an instruction).
+    messages: list[dict[str, str]] = field(default_factory=list)
 
     def shown(self, swapped: bool) -> ShownItem:
         first, second = (
             (self.output_2, self.output_1) if swapped else (self.output_1, self.output_2)
         )
-        return ShownItem(self.instruction, self.input, first, second)
+        return ShownItem(self.instruction, self.input, first, second, self.messages)
 
 
 def build_request(

@@ -2,12 +2,14 @@
 
 A template renders the system message, a line `=== user ===`, then the user message. It sees
 `persona` and `items`, a list of comparisons as shown to the judge: `instruction`, `input`,
-`output_a` (shown first) and `output_b`.
+`output_a` (shown first), `output_b` and `messages`. A conversation prompt has its message list
+(`role`, `content`) in `messages` and its last user turn in `instruction`; an instruction prompt
+has an empty `messages`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
@@ -30,6 +32,17 @@ class ShownItem:
     input: str
     output_a: str
     output_b: str
+    messages: list[dict[str, str]] = field(default_factory=list)
+
+
+# A conversation, rendered when a config is registered next to an instruction sample, so a
+# template that breaks on one is refused then.
+_CONVERSATION_SAMPLE = [
+    {"role": "system", "content": "You are a friendly assistant."},
+    {"role": "user", "content": "Say hello."},
+    {"role": "assistant", "content": "Hello!"},
+    {"role": "user", "content": "Now in French."},
+]
 
 
 @dataclass(frozen=True)
@@ -89,6 +102,8 @@ def check_template(config: AnnotatorConfig, limits: TemplateLimits) -> None:
     registered."""
     sample = ShownItem("Say hello.", "", "Hello!", "Hi there.")
     render(config, [sample] * config.batch_size, limits)
+    conversation = ShownItem("Now in French.", "", "Bonjour !", "Salut.", _CONVERSATION_SAMPLE)
+    render(config, [conversation] * config.batch_size, limits)
 
 
 def render(config: AnnotatorConfig, items: list[ShownItem], limits: TemplateLimits) -> Messages:

@@ -25,7 +25,7 @@ from app.api.responses import COMMON_RESPONSES, JOB_RESPONSES, responses
 from app.errors import RequestError, not_found
 from app.http.deps import ApiUser, SessionDep, SettingsDep
 from app.http.params import JobId
-from app.ingest.rows import ComparisonRow
+from app.ingest.rows import ComparisonRow, output_text
 from app.jobs.access import load_visible_job
 from app.worker.requeue import requeue_tasks
 
@@ -271,7 +271,13 @@ def validate_annotator(
     ),
 ) -> Validation:
     samples = [
-        ShownItem(row.instruction, row.input, row.output_1, row.output_2)
+        ShownItem(
+            row.prompt_instruction,
+            row.input,
+            output_text(row.output_1),
+            output_text(row.output_2),
+            row.message_dicts or [],
+        )
         for row in body.comparisons
     ]
     given, name = (body.config, None) if isinstance(body, ValidateConfig) else (None, body.name)

@@ -19,6 +19,7 @@ from app.db.models import Job
 from app.http.deps import request_settings
 from app.ingest.comparisons import IngestCounts
 from app.ingest.parse import parse_rows
+from app.ingest.rows import SETTINGS_CONTEXT
 from app.jobs.access import load_visible_job
 
 Row = TypeVar("Row", bound=BaseModel)
@@ -56,6 +57,17 @@ def bulk_request_body(row_model: type[BaseModel], example: dict[str, Any]) -> di
     }
 
 
+async def _read_rows(request: Request, row_model: type[Row]) -> list[Row]:
+    settings = request_settings(request)
+    return await parse_rows(
+        request.stream(),
+        request.headers.get("content-type", ""),
+        row_model,
+        settings.max_batch_rows,
+        context={SETTINGS_CONTEXT: settings},
+    )
+
+
 async def ingest_request(
     request: Request,
     session: Session,
@@ -67,12 +79,7 @@ async def ingest_request(
     """Read and validate every row, then (off the event loop) check access and store them all
     or none. The body is read before the database is touched, so a slow upload holds no
     transaction open."""
-    rows = await parse_rows(
-        request.stream(),
-        request.headers.get("content-type", ""),
-        row_model,
-        request_settings(request).max_batch_rows,
-    )
+    rows = await _read_rows(request, row_model)
 
     def store_visible() -> IngestCounts:
         return store(session, load_visible_job(session, user, job_id), rows)
@@ -87,10 +94,5 @@ async def validate_request(
     request: Request, row_model: type[Row], check: Callable[[list[Row]], int]
 ) -> ValidationResult:
     """Read and validate every row like `ingest_request`, then apply `check`; store nothing."""
-    rows = await parse_rows(
-        request.stream(),
-        request.headers.get("content-type", ""),
-        row_model,
-        request_settings(request).max_batch_rows,
-    )
+    rows = await _read_rows(request, row_model)
     return ValidationResult(received=check(rows))

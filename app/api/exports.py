@@ -81,7 +81,9 @@ def export_job(
     split_seed: Annotated[
         int | None, Query(ge=0, le=MAX_SEED, description="Default: the job's seed.")
     ] = None,
-    conversational: Annotated[bool, Query(description="trl: message lists")] = False,
+    conversational: Annotated[
+        bool, Query(description="trl: message lists; arena: add conversation_a/b")
+    ] = False,
     trace: Annotated[
         bool,
         Query(description="openai_dpo: add `comparison_id` (not in OpenAI's schema)"),

@@ -269,10 +269,17 @@ class ValidationResult(BaseModel):
 
 class ComparisonOut(BaseModel):
     id: str
-    instruction: str
+    instruction: str = Field(description="The instruction, or a conversation's last user turn.")
     input: str
-    output_1: str
+    messages: list[dict[str, str]] | None = Field(
+        None, description="A conversation prompt's messages; null for an instruction."
+    )
+    output_1: str = Field(description="The candidate's text (a multi-message one: joined).")
     output_2: str
+    output_1_messages: list[dict[str, str]] | None = Field(
+        None, description="A candidate posted as a message list; null for a text."
+    )
+    output_2_messages: list[dict[str, str]] | None = None
     generator_1: str
     generator_2: str
     gold_preference: float | None

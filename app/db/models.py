@@ -198,6 +198,9 @@ class Instruction(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     instruction: Mapped[str] = mapped_column(Text)
     input: Mapped[str] = mapped_column(Text, default="")
+    # A conversation prompt (app/db/messages.py): the whole message list, its last user turn
+    # in `instruction`; NULL for an instruction prompt.
+    messages: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
 
 
 class Output(Base):
@@ -207,6 +210,8 @@ class Output(Base):
     instruction_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("instructions.id"), index=True)
     generator: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
+    # A candidate posted as several assistant messages; `text` holds them joined. NULL: one.
+    messages: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
 
 
 class Comparison(CreatedAt, Base):

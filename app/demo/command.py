@@ -40,6 +40,7 @@ def run_demo(
         with PrefarmClient(base_url, accounts.researcher_token) as client:
             jobs = load_jobs(client)
             let_raters_rate(engine, jobs.human["id"])
+            let_raters_rate(engine, jobs.conversations["id"])
             judged = [
                 (job, _wait_for_judgments(client, job, wait_seconds))
                 for job in (jobs.baseline, jobs.llm)
@@ -97,6 +98,12 @@ def _print_instructions(
     human_count = jobs.human["progress"]["comparisons"]
     echo(f"Job {jobs.human['id']}: {jobs.human['name']}")
     echo(f"  {human_count} comparisons, 2 raters each, open to both demo raters")
+    conversations = jobs.conversations
+    echo(f"Job {conversations['id']}: {conversations['name']}")
+    echo(
+        f"  {conversations['progress']['comparisons']} multi-turn comparisons, judged by "
+        "`longest` and open to both demo raters"
+    )
     echo("")
     echo(f"Rate (log in as a rater):   {url}/rate")
     echo(f"Dashboard (researcher):     {url}/dashboard")

@@ -44,6 +44,14 @@ HUMAN_JOB: dict[str, Any] = {
     "idempotency_key": "prefarm-demo-human-v1",
 }
 HUMAN_JOB_SIZE = 12
+# Multi-turn comparisons written for prefarm's demo, judged by `longest` and by both raters.
+CONVERSATION_JOB: dict[str, Any] = {
+    "name": "Demo: conversations, the assistant's next turn",
+    "annotators": ["longest"],
+    "routing": {"policy": "mixed", "calibration_fraction": 1.0},
+    "seed": 7,
+    "idempotency_key": "prefarm-demo-conversations-v1",
+}
 # With a provider key in the environment, a third job is judged by a real LLM (a few cents).
 LLM_JUDGES = (("OPENAI_API_KEY", "openai_json"), ("ANTHROPIC_API_KEY", "anthropic_json"))
 LLM_BUDGET_USD = 1.0
@@ -66,13 +74,24 @@ class DemoAccounts:
 class DemoJobs:
     baseline: dict[str, Any]
     human: dict[str, Any]
+    conversations: dict[str, Any]
     llm: dict[str, Any] | None = None
+
+
+def _sample(name: str) -> list[dict[str, Any]]:
+    text = resources.files("app.demo").joinpath(name).read_text("utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def sample_comparisons() -> list[dict[str, Any]]:
     """40 comparisons written for prefarm's demo (answers of three made-up models)."""
-    text = resources.files("app.demo").joinpath("sample_comparisons.jsonl").read_text("utf-8")
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return _sample("sample_comparisons.jsonl")
+
+
+def sample_conversations() -> list[dict[str, Any]]:
+    """12 multi-turn comparisons written for prefarm (a system message in some, a candidate of
+    several messages in one), each with a gold preference."""
+    return _sample("sample_conversations.jsonl")
 
 
 def ensure_accounts(engine: Engine) -> DemoAccounts:
@@ -119,6 +138,8 @@ def load_jobs(client: PrefarmClient) -> DemoJobs:
     client.submit_comparisons(baseline["id"], rows)
     human = client.create_job(**HUMAN_JOB)
     client.submit_comparisons(human["id"], rows[:HUMAN_JOB_SIZE])
+    conversations = client.create_job(**CONVERSATION_JOB)
+    client.submit_comparisons(conversations["id"], sample_conversations())
     llm = None
     judge = llm_judge()
     if judge is not None:
@@ -132,7 +153,12 @@ def load_jobs(client: PrefarmClient) -> DemoJobs:
         )
         client.submit_comparisons(llm["id"], rows)
         llm = client.get_job(llm["id"])
-    return DemoJobs(client.get_job(baseline["id"]), client.get_job(human["id"]), llm)
+    return DemoJobs(
+        client.get_job(baseline["id"]),
+        client.get_job(human["id"]),
+        client.get_job(conversations["id"]),
+        llm,
+    )
 
 
 def let_raters_rate(engine: Engine, job_id: int) -> None:

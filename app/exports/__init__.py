@@ -7,11 +7,24 @@ from collections.abc import Callable, Iterator
 from sqlalchemy import Engine
 
 from app.db.session import read_connection
+from app.exports.conversations import check_job_content
 from app.exports.encoders import encode
 from app.exports.options import ExportOptionError, ExportOptions
 from app.exports.records import Record, count_candidates, iter_records
 
-__all__ = ["ExportOptionError", "ExportOptions", "count_candidates", "export_bytes"]
+__all__ = [
+    "ExportOptionError",
+    "ExportOptions",
+    "check_content",
+    "count_candidates",
+    "export_bytes",
+]
+
+
+def check_content(engine: Engine, job_id: int, options: ExportOptions) -> None:
+    """Raise ExportOptionError if the job holds prompts the format cannot write."""
+    with read_connection(engine) as connection:
+        check_job_content(connection, job_id, options)
 
 
 def export_bytes(

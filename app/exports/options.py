@@ -69,8 +69,10 @@ class ExportOptions:
         if self.file_type not in FILE_TYPES[self.format]:
             allowed = ", ".join(FILE_TYPES[self.format])
             raise ExportOptionError("file_type", f"{self.format} is written as {allowed}")
-        if self.format == "trl" and self.conversational and self.file_type == "csv":
-            raise ExportOptionError("file_type", "conversational trl rows are not flat: no CSV")
+        if self.format in ("trl", "arena") and self.conversational and self.file_type == "csv":
+            raise ExportOptionError(
+                "file_type", f"conversational {self.format} rows are not flat: no CSV"
+            )
         if self.gzip and self.file_type == "parquet":
             raise ExportOptionError("gzip", "Parquet is compressed inside; gzip is for jsonl/csv")
         if self.ties == "keep" and self.format not in TIE_CAPABLE:

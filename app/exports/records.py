@@ -15,6 +15,13 @@ from sqlalchemy.orm import aliased
 
 from app.annotators.seeding import unit_interval
 from app.db.dialect import stream_batches
+from app.db.messages import (
+    candidate_messages,
+    candidate_text,
+    instruction_prompt,
+    prompt_messages,
+    user_turns,
+)
 from app.db.models import Instruction, table
 from app.exports.options import PER_JUDGMENT, ExportOptions
 from app.stats.data import (
@@ -72,15 +79,40 @@ def judgment_query(options: ExportOptions, job_id: int) -> Select[Any]:
             a.completion_tokens,
             a.source,
         ]
+    if options.format == "arena":
+        columns += _arena_prompt_columns(options, o1, o2)
     query = joined_annotations(
         columns, job_id, options.selection, with_annotators=True, with_comparisons=True
     )
     query = query.join(o1, o1.c.id == c.output_1_id).join(o2, o2.c.id == c.output_2_id)
+    if options.format == "arena":
+        query = query.join(instructions_t, instructions_t.c.id == c.instruction_id)
     if options.format == "arena" and options.ties == "drop":
         query = query.where(a.preference != 1.5)
     if options.format == "arena":
         query = query.where(a.preference.is_not(None))
     return query.order_by(a.id)
+
+
+def _arena_prompt_columns(options: ExportOptions, o1: Any, o2: Any) -> list[Any]:
+    """Columns 18 on of an arena line: the prompt's messages (for `turn`), and with
+    `conversational` the texts its conversation fields are made of."""
+    i = instructions_t.c
+    columns: list[Any] = [i.messages]
+    if options.conversational:
+        columns += [i.instruction, i.input, o1.c.text, o1.c.messages, o2.c.text, o2.c.messages]
+    return columns
+
+
+def _arena_conversations(row: Any, swapped: bool) -> Record:
+    """FastChat's `conversation_a` / `conversation_b`: the prompt, then that model's turn."""
+    prompt = prompt_messages(row[19], row[20], row[18])
+    side_1 = prompt + candidate_messages(row[21], row[22])
+    side_2 = prompt + candidate_messages(row[23], row[24])
+    return {
+        "conversation_a": side_2 if swapped else side_1,
+        "conversation_b": side_1 if swapped else side_2,
+    }
 
 
 def _annotation_record(row: Any) -> Record:
@@ -129,12 +161,13 @@ def _arena_sides_swapped(row: Any, seed: int) -> bool:
     return unit_interval("arena-side", seed, row[0]) < 0.5
 
 
-def _arena_record(row: Any, seed: int) -> Record:
+def _arena_record(row: Any, options: ExportOptions) -> Record:
     """A battle as FastChat's Elo analysis (`report_elo_analysis_results`) reads it."""
+    seed = options.seed
     swapped = _arena_sides_swapped(row, seed)
     preference = 3.0 - row[8] if swapped else row[8]
     created: datetime = row[15]
-    return {
+    record = {
         "comparison_id": row[1],
         "question_id": row[2].replace("-", ""),
         "model_a": row[4] if swapped else row[3],
@@ -143,8 +176,11 @@ def _arena_record(row: Any, seed: int) -> Record:
         "judge": row[5],
         "anony": True,  # judges never see which generator wrote an output
         "tstamp": created.timestamp(),
-        "turn": 1,
+        "turn": user_turns(row[18]),
     }
+    if options.conversational:
+        record.update(_arena_conversations(row, swapped))
+    return record
 
 
 def aggregate_query(options: ExportOptions, job_id: int) -> Select[Any]:
@@ -182,6 +218,9 @@ def aggregate_query(options: ExportOptions, job_id: int) -> Select[Any]:
             agg.c.mean,
             agg.c.n_1,
             agg.c.n_2,
+            i.messages,
+            o1.c.messages,
+            o2.c.messages,
         )
         .select_from(
             agg.join(comparisons_t, c.id == agg.c.comparison_id)
@@ -207,8 +246,23 @@ def _verdict(options: ExportOptions, n: int, mean: float, n_1: int, n_2: int) ->
     return winner, abs(n_2 - n_1) / n
 
 
-def _prompt(instruction: str, input_text: str) -> str:
-    return f"{instruction}\n\n{input_text}" if input_text else instruction
+def _sides(row: Any, winner: int) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """The chosen and rejected candidates of an aggregate row, as message lists."""
+    first, second = candidate_messages(row[5], row[13]), candidate_messages(row[7], row[14])
+    return (first, second) if winner == 1 else (second, first)
+
+
+def hh_transcript(messages: list[dict[str, str]]) -> str:
+    """A prompt in Anthropic HH's form, up to the `Assistant:` the candidate follows. HH has no
+    system role: a system message is written as plain text before the first `Human:` turn."""
+    parts = [
+        m["content"] if m["role"] == "system" else f"\n\n{_HH_SPEAKERS[m['role']]}: {m['content']}"
+        for m in messages
+    ]
+    return "".join(parts) + "\n\nAssistant: "
+
+
+_HH_SPEAKERS = {"user": "Human", "assistant": "Assistant"}
 
 
 def _pair_record(options: ExportOptions) -> Callable[[Any, int, float], Record]:
@@ -226,13 +280,14 @@ def _pair_record(options: ExportOptions) -> Callable[[Any, int, float], Record]:
         }
 
     def trl(row: Any, winner: int, agreement: float) -> Record:
+        chosen: Any
+        rejected: Any
         chosen, rejected = (row[5], row[7]) if winner == 1 else (row[7], row[5])
         chosen_by, rejected_by = (row[4], row[6]) if winner == 1 else (row[6], row[4])
-        prompt: Any = _prompt(row[2], row[3])
+        prompt: Any = instruction_prompt(row[2], row[3])
         if options.conversational:
-            prompt = [{"role": "user", "content": prompt}]
-            chosen = [{"role": "assistant", "content": chosen}]
-            rejected = [{"role": "assistant", "content": rejected}]
+            prompt = prompt_messages(row[2], row[3], row[12])
+            chosen, rejected = _sides(row, winner)
         # Columns other than prompt/chosen/rejected (and margin, not written) are ignored by
         # TRL's trainers.
         return {
@@ -246,21 +301,25 @@ def _pair_record(options: ExportOptions) -> Callable[[Any, int, float], Record]:
         }
 
     def openai_dpo(row: Any, winner: int, agreement: float) -> Record:
-        chosen, rejected = (row[5], row[7]) if winner == 1 else (row[7], row[5])
+        chosen, rejected = _sides(row, winner)
         record: Record = {"comparison_id": row[0]} if options.trace else {}
         record.update(
             {
-                "input": {"messages": [{"role": "user", "content": _prompt(row[2], row[3])}]},
-                "preferred_output": [{"role": "assistant", "content": chosen}],
-                "non_preferred_output": [{"role": "assistant", "content": rejected}],
+                "input": {"messages": prompt_messages(row[2], row[3], row[12])},
+                "preferred_output": chosen,
+                "non_preferred_output": rejected,
             }
         )
         return record
 
     def hh_rlhf(row: Any, winner: int, agreement: float) -> Record:
-        chosen, rejected = (row[5], row[7]) if winner == 1 else (row[7], row[5])
-        human = f"\n\nHuman: {_prompt(row[2], row[3])}\n\nAssistant: "
-        return {"comparison_id": row[0], "chosen": human + chosen, "rejected": human + rejected}
+        chosen, rejected = _sides(row, winner)
+        prompt = hh_transcript(prompt_messages(row[2], row[3], row[12]))
+        return {
+            "comparison_id": row[0],
+            "chosen": prompt + candidate_text(chosen),
+            "rejected": prompt + candidate_text(rejected),
+        }
 
     return {
         "alpaca_farm": alpaca_farm,
@@ -282,7 +341,7 @@ def iter_records(connection: Connection, job_id: int, options: ExportOptions) ->
         def make(row: Any) -> Record:
             if options.format == "annotations":
                 return _annotation_record(row)
-            return _arena_record(row, options.seed)
+            return _arena_record(row, options)
 
         for batch in stream_batches(connection, judgment_query(options, job_id), BATCH_ROWS):
             for row in batch:

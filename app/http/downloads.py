@@ -6,7 +6,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import Engine
 
 from app.errors import RequestError
-from app.exports import ExportOptionError, ExportOptions, export_bytes
+from app.exports import ExportOptionError, ExportOptions, check_content, export_bytes
 
 
 def export_download(engine: Engine, job_id: int, options: ExportOptions) -> StreamingResponse:
@@ -14,6 +14,7 @@ def export_download(engine: Engine, job_id: int, options: ExportOptions) -> Stre
     streams, on a connection of their own (app.db.session.read_connection)."""
     try:
         options.check()
+        check_content(engine, job_id, options)
     except ExportOptionError as exc:
         raise RequestError(
             422,

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 
 from app.annotators.seeding import comparison_key
 from app.db.bulk import append_rows, existing_rows, retry_on_unique_violation
+from app.db.messages import canonical_json
 from app.db.models import Comparison, Instruction, Job, Output, table
 from app.errors import RequestError
 from app.ingest.parse import RowErrors
-from app.ingest.rows import ComparisonRow
+from app.ingest.rows import ComparisonRow, output_messages, output_text
 from app.routing.completion import settle_jobs
 from app.routing.planning import plan_tasks
 from app.routing.policy import Routing, initial_route
@@ -45,10 +46,63 @@ def output_uuid(instruction_id: uuid.UUID, generator: str, output: str) -> uuid.
     return uuid.UUID(bytes=_digest("output", instruction_id.hex, generator, output)[:16])
 
 
+def conversation_uuid(messages_json: str) -> uuid.UUID:
+    """A conversation's key: its canonical JSON (app/db/messages.py), tagged apart from
+    instructions."""
+    return uuid.UUID(bytes=_digest("conversation", messages_json)[:16])
+
+
+def candidate_uuid(
+    instruction_id: uuid.UUID, generator: str, text: str, messages_json: str | None
+) -> uuid.UUID:
+    """An output's key; a multi-message candidate is keyed by its messages, not its joined
+    text."""
+    if messages_json is None:
+        return output_uuid(instruction_id, generator, text)
+    return uuid.UUID(
+        bytes=_digest("output-messages", instruction_id.hex, generator, messages_json)[:16]
+    )
+
+
+def _messages_json(messages: list[dict[str, str]] | None) -> str | None:
+    return canonical_json(messages) if messages is not None else None
+
+
+@dataclass(frozen=True)
+class PreparedTexts:
+    """A row's prompt and candidates as stored: texts and, where given, message lists (JSON)."""
+
+    instruction: str
+    input: str
+    messages_json: str | None
+    output_1: str
+    output_2: str
+    output_1_json: str | None
+    output_2_json: str | None
+
+    @classmethod
+    def of(cls, row: ComparisonRow) -> PreparedTexts:
+        return cls(
+            instruction=row.prompt_instruction,
+            input=row.input,
+            messages_json=_messages_json(row.message_dicts),
+            output_1=output_text(row.output_1),
+            output_2=output_text(row.output_2),
+            output_1_json=_messages_json(output_messages(row.output_1)),
+            output_2_json=_messages_json(output_messages(row.output_2)),
+        )
+
+    def instruction_id(self) -> uuid.UUID:
+        if self.messages_json is not None:
+            return conversation_uuid(self.messages_json)
+        return instruction_uuid(self.instruction, self.input)
+
+
 @dataclass(frozen=True)
 class PreparedRow:
     row_no: int
     row: ComparisonRow
+    texts: PreparedTexts
     external_id: str
     content_sha256: str
     instruction_id: str
@@ -58,9 +112,14 @@ class PreparedRow:
 
 
 def _prepare(row_no: int, row: ComparisonRow) -> PreparedRow:
-    instruction_id = instruction_uuid(row.instruction, row.input)
-    output_1_id = output_uuid(instruction_id, row.generator_1, row.output_1).hex
-    output_2_id = output_uuid(instruction_id, row.generator_2, row.output_2).hex
+    texts = PreparedTexts.of(row)
+    instruction_id = texts.instruction_id()
+    output_1_id = candidate_uuid(
+        instruction_id, row.generator_1, texts.output_1, texts.output_1_json
+    ).hex
+    output_2_id = candidate_uuid(
+        instruction_id, row.generator_2, texts.output_2, texts.output_2_json
+    ).hex
     metadata = (
         orjson.dumps(row.metadata, option=orjson.OPT_SORT_KEYS).decode() if row.metadata else None
     )
@@ -68,6 +127,7 @@ def _prepare(row_no: int, row: ComparisonRow) -> PreparedRow:
     return PreparedRow(
         row_no=row_no,
         row=row,
+        texts=texts,
         external_id=row.id if row.id is not None else f"sha256:{content[:32]}",
         content_sha256=content,
         instruction_id=instruction_id.hex,
@@ -129,24 +189,32 @@ def _append_new(
     instructions: dict[str, tuple[Any, ...]] = {}
     for p in new:
         if uuid.UUID(p.instruction_id) not in known_instructions:
+            t = p.texts
             instructions.setdefault(
-                p.instruction_id, (p.instruction_id, p.row.instruction, p.row.input)
+                p.instruction_id, (p.instruction_id, t.instruction, t.input, t.messages_json)
             )
     append_rows(
-        session, table(Instruction), ["id", "instruction", "input"], list(instructions.values())
+        session,
+        table(Instruction),
+        ["id", "instruction", "input", "messages"],
+        list(instructions.values()),
     )
 
     candidate_outputs: dict[str, tuple[Any, ...]] = {}
     for p in new:
-        candidate_outputs.setdefault(
-            p.output_1_id, (p.output_1_id, p.instruction_id, p.row.generator_1, p.row.output_1)
-        )
-        candidate_outputs.setdefault(
-            p.output_2_id, (p.output_2_id, p.instruction_id, p.row.generator_2, p.row.output_2)
-        )
+        t = p.texts
+        for output_id, generator, text, messages_json in (
+            (p.output_1_id, p.row.generator_1, t.output_1, t.output_1_json),
+            (p.output_2_id, p.row.generator_2, t.output_2, t.output_2_json),
+        ):
+            candidate_outputs.setdefault(
+                output_id, (output_id, p.instruction_id, generator, text, messages_json)
+            )
     known_outputs = existing_rows(session, Output.id, (uuid.UUID(key) for key in candidate_outputs))
     outputs = [row for key, row in candidate_outputs.items() if uuid.UUID(key) not in known_outputs]
-    append_rows(session, table(Output), ["id", "instruction_id", "generator", "text"], outputs)
+    append_rows(
+        session, table(Output), ["id", "instruction_id", "generator", "text", "messages"], outputs
+    )
 
     append_rows(
         session,

@@ -54,21 +54,28 @@ def _too_many(max_rows: int) -> RequestError:
     )
 
 
-def _validate(model: type[Row], row_no: int, item: Any, errors: RowErrors) -> Row | None:
+def _validate(
+    model: type[Row], row_no: int, item: Any, errors: RowErrors, context: dict[str, Any] | None
+) -> Row | None:
     if not isinstance(item, dict):
         errors.add(row_no, "(row)", "each row must be a JSON object")
         return None
     try:
-        return model.model_validate(item)
+        return model.model_validate(item, context=context)
     except ValidationError as exc:
         errors.add_validation(row_no, exc)
         return None
 
 
 async def parse_rows(
-    chunks: AsyncIterator[bytes], content_type: str, model: type[Row], max_rows: int
+    chunks: AsyncIterator[bytes],
+    content_type: str,
+    model: type[Row],
+    max_rows: int,
+    context: dict[str, Any] | None = None,
 ) -> list[Row]:
-    """Rows numbered from 1 (NDJSON: line numbers, blank lines skipped but counted)."""
+    """Rows numbered from 1 (NDJSON: line numbers, blank lines skipped but counted).
+    `context` is handed to the row model's validators (e.g. the settings with its limits)."""
     media_type = content_type.split(";")[0].strip().lower()
     errors = RowErrors()
     rows: list[Row] = []
@@ -82,7 +89,7 @@ async def parse_rows(
             if row_count > max_rows:
                 raise _too_many(max_rows)
             try:
-                rows.append(model.model_validate_json(line))
+                rows.append(model.model_validate_json(line, context=context))
             except ValidationError as exc:
                 errors.add_validation(line_no, exc)
     elif media_type in ("application/json", ""):
@@ -98,7 +105,7 @@ async def parse_rows(
         if len(items) > max_rows:
             raise _too_many(max_rows)
         for index, item in enumerate(items, start=1):
-            row = _validate(model, index, item, errors)
+            row = _validate(model, index, item, errors, context)
             if row is not None:
                 rows.append(row)
     else:

@@ -169,6 +169,8 @@ class ComparisonView:
     status: str = "pending"
     escalation: str | None = None  # why an active policy sent it to humans
     errors: list[TaskError] = field(default_factory=list)  # its simulated tasks' errors
+    # A conversation prompt's messages (instruction: its last user turn); empty otherwise.
+    messages: list[dict[str, str]] = field(default_factory=list)
 
 
 def comparison_view(session: Session, job_id: int, comparison_id: int) -> ComparisonView | None:
@@ -209,6 +211,7 @@ def comparison_view(session: Session, job_id: int, comparison_id: int) -> Compar
         external_id=comparison.external_id,
         instruction=instruction.instruction,
         input=instruction.input,
+        messages=instruction.messages or [],
         output_1=first.text,
         output_2=second.text,
         generator_1=first.generator,

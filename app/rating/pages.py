@@ -7,7 +7,7 @@ service. Every count is bounded: a page never counts more than LEFT_COUNT_CAP + 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 
 from sqlalchemy import (
@@ -84,6 +84,8 @@ class ComparisonOnScreen:
     input_text: str
     output_a: str  # as this rater sees it: output_2 when the sides are swapped for them
     output_b: str
+    # A conversation prompt's messages, its last user turn last; empty for an instruction.
+    messages: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -229,8 +231,14 @@ def job_offers(session: Session, user: Account) -> tuple[list[JobOffer], int]:
 
 def _on_screen(session: Session, assignment: Assignment) -> ComparisonOnScreen:
     output_1, output_2 = aliased(Output), aliased(Output)
-    instruction, input_text, text_1, text_2 = session.execute(
-        select(Instruction.instruction, Instruction.input, output_1.text, output_2.text)
+    instruction, input_text, text_1, text_2, messages = session.execute(
+        select(
+            Instruction.instruction,
+            Instruction.input,
+            output_1.text,
+            output_2.text,
+            Instruction.messages,
+        )
         .select_from(Comparison)
         .join(Instruction, Instruction.id == Comparison.instruction_id)
         .join(output_1, output_1.id == Comparison.output_1_id)
@@ -239,7 +247,7 @@ def _on_screen(session: Session, assignment: Assignment) -> ComparisonOnScreen:
     ).one()
     if assignment.shown_swapped:
         text_1, text_2 = text_2, text_1
-    return ComparisonOnScreen(assignment, instruction, input_text, text_1, text_2)
+    return ComparisonOnScreen(assignment, instruction, input_text, text_1, text_2, messages or [])
 
 
 def rating_view(session: Session, user: Account, job_id: int, settings: Settings) -> RatingView:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -85,6 +85,8 @@ class ClaimedTask:
     output_1: str
     output_2: str
     key: str  # comparison_key of the pair's content
+    # A conversation prompt's messages (app/db/messages.py); empty for an instruction.
+    messages: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -214,6 +216,7 @@ def _load_claim(session: Session, ids: list[int]) -> Claim:
             Comparison.instruction_id,
             Comparison.output_1_id,
             Comparison.output_2_id,
+            Instruction.messages,
         )
         .join(Comparison, Comparison.id == Task.comparison_id)
         .join(Instruction, Instruction.id == Comparison.instruction_id)
@@ -235,6 +238,7 @@ def _load_claim(session: Session, ids: list[int]) -> Claim:
             output_1=r[8],
             output_2=r[9],
             key=comparison_key(r[10], r[11], r[12]),
+            messages=r[13] or [],
         )
         for r in rows
     ]

@@ -74,7 +74,7 @@ def plan_calls(unit: Unit, seed: int, limits: TemplateLimits) -> None:
 
 
 def _pair(task: ClaimedTask) -> Pair:
-    return Pair(task.instruction, task.input, task.output_1, task.output_2)
+    return Pair(task.instruction, task.input, task.output_1, task.output_2, task.messages)
 
 
 def price(config: AnnotatorConfig, response: LlmResponse) -> float:

@@ -31,6 +31,18 @@ def ndjson(rows: list[Any]) -> bytes:
 
 
 @pytest.fixture
+def job(make_job, researcher):
+    """A researcher's job (modules may define their own)."""
+    return make_job(researcher)
+
+
+@pytest.fixture
+def url(job) -> str:
+    """Where the job takes comparisons."""
+    return f"/api/v1/jobs/{job['id']}/comparisons"
+
+
+@pytest.fixture
 def post_body(client: TestClient):
     def post(url: str, body: bytes, headers: dict[str, str], content_type: str):
         return client.post(url, content=body, headers={**headers, "Content-Type": content_type})

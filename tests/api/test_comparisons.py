@@ -8,16 +8,6 @@ from fastapi.testclient import TestClient
 from tests.api.conftest import comparison_row, ndjson
 
 
-@pytest.fixture
-def job(make_job, researcher):
-    return make_job(researcher)
-
-
-@pytest.fixture
-def url(job) -> str:
-    return f"/api/v1/jobs/{job['id']}/comparisons"
-
-
 def test_json_array_is_stored(client: TestClient, researcher, url, stored_counts) -> None:
     rows = [comparison_row(n) for n in range(3)]
     response = client.post(url, json=rows, headers=researcher.headers)

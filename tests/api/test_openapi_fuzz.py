@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
+import tests.schemathesis.hooks  # noqa: F401 (registers the NDJSON serializer of the bulk routes)
 from app.config import Settings
 from app.server import create_app
 

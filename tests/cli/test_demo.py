@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from app.accounts.secrets import verify_password
 from app.accounts.service import user_for_token
 from app.db.engine import make_engine
-from app.db.models import Annotation, Annotator, Comparison, Job, RaterJob, User
+from app.db.models import Annotation, Annotator, Comparison, Instruction, Job, RaterJob, User
 from tests.fakes.llm_server import FakeLLM
 
 
@@ -98,7 +98,9 @@ def test_the_printed_token_is_the_researchers(demo_runs) -> None:
 def test_the_baseline_judged_the_sample_job(demo_runs) -> None:
     second, engine = demo_runs.second, demo_runs.engine
     with Session(engine) as session:
-        job = session.scalar(select(Job).where(Job.annotators == ["longest"]))
+        job = session.scalar(
+            select(Job).where(Job.annotators == ["longest"]).order_by(Job.id).limit(1)
+        )
         assert job is not None
         statuses = session.scalars(select(Comparison.status).where(Comparison.job_id == job.id))
         judges = session.execute(
@@ -128,6 +130,23 @@ def test_raters_have_a_human_job_to_rate(demo_runs) -> None:
     assert "/rate" in second and "/docs" in second
 
 
+def test_a_third_job_has_conversations_for_raters_and_the_baseline(demo_runs) -> None:
+    with Session(demo_runs.engine) as session:
+        job = session.scalar(select(Job).where(Job.name.contains("conversations")))
+        assert job is not None
+        prompts = session.scalars(
+            select(Instruction.messages)
+            .join(Comparison, Comparison.instruction_id == Instruction.id)
+            .where(Comparison.job_id == job.id)
+        ).all()
+        routes = session.scalars(select(Comparison.route).where(Comparison.job_id == job.id))
+        raters = session.scalars(select(RaterJob.user_id).where(RaterJob.job_id == job.id))
+        assert len(prompts) == 12 and all(p and p[-1]["role"] == "user" for p in prompts)
+        assert set(routes) == {"both"}
+        assert len(list(raters)) == 2
+    assert f"Job {job.id}: Demo: conversations" in demo_runs.second
+
+
 def test_running_it_again_reuses_accounts_and_jobs(demo_runs: DemoRuns) -> None:
     with Session(demo_runs.engine) as session:
         assert session.scalar(select(func.count()).select_from(User)) == 4
@@ -137,7 +156,7 @@ def test_running_it_again_reuses_accounts_and_jobs(demo_runs: DemoRuns) -> None:
             .group_by(Job.id, Job.name)
             .order_by(Job.id)
         ).all()
-    assert [count for _, count in sizes] == [40, 12, 40]  # the third is the LLM's
+    assert [count for _, count in sizes] == [40, 12, 12, 40]  # the fourth is the LLM's
 
 
 def test_with_a_provider_key_an_llm_judges_a_third_job(demo_runs: DemoRuns) -> None:

@@ -293,3 +293,23 @@ def test_a_comparison_of_another_job_is_not_found_under_this_one(
     foreign = db.scalar(select(Comparison.id).where(Comparison.job_id == other["id"]))
     response = logged_in(web_researcher).get(f"/dashboard/jobs/{mine['id']}/comparisons/{foreign}")
     assert response.status_code == 404
+
+
+def test_the_comparison_page_shows_a_conversation_turn_by_turn(
+    web_researcher, make_job, client, page_of, db, sample_conversations
+):
+    from sqlalchemy import select
+
+    from app.db.models import Comparison
+
+    job = make_job(web_researcher)
+    headers = {**web_researcher.headers, "Content-Type": "application/x-ndjson"}
+    [bakery] = [row for row in sample_conversations if row["id"] == "conv-02"]
+    assert client.post(
+        f"/api/v1/jobs/{job['id']}/comparisons", content=ndjson([bakery]), headers=headers
+    ).is_success
+    comparison_id = db.scalar(select(Comparison.id).where(Comparison.job_id == job["id"]))
+    page = page_of(f"/dashboard/jobs/{job['id']}/comparisons/{comparison_id}")
+    turns = re.findall(r'<li class="turn turn-(\w+)">', page)
+    assert turns == [m["role"] for m in bakery["messages"]]
+    assert "Can I order one for Thursday?" in page
