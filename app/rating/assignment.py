@@ -26,11 +26,26 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, ColumnExpressionArgument, Row, exists, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    ColumnExpressionArgument,
+    Row,
+    ScalarSelect,
+    Select,
+    Text,
+    cast,
+    exists,
+    func,
+    literal,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from app.accounts.identity import Account
-from app.db.dialect import insert_ignoring_conflicts, lock_waiting, skip_locked
+from app.db.dialect import chains_writes, insert_ignoring_conflicts, lock_waiting, skip_locked
 from app.db.models import (
     _HUMAN_QUEUE,
     HUMAN_ROUTES,
@@ -138,6 +153,37 @@ def human_comparisons(job_id: ColumnExpressionArgument[int] | int) -> ColumnElem
     return (Comparison.job_id == job_id) & Comparison.route.in_(HUMAN_ROUTES)
 
 
+def draws_gold(human: HumanSettings) -> bool:
+    """Whether this serving should be a gold item (drawn at the job's gold rate)."""
+    return human.gold_rate > 0 and random.random() < human.gold_rate
+
+
+def candidates(
+    job: Job, user_id: int, human: HumanSettings, skip: set[int], *, gold: bool, wait: bool
+) -> Select[tuple[int]]:
+    """The query of the comparison to serve this rater next: with `gold`, the first gold item
+    they have not seen (not locked: gold items have no k); else the oldest comparison still below
+    k that they have not seen, locked, skipping rows other raters are being assigned right now
+    (with `wait`: waiting for them)."""
+    if gold:
+        query = select(Comparison.id).where(
+            human_comparisons(job.id), Comparison.gold_preference.is_not(None), not_seen_by(user_id)
+        )
+    else:
+        query = select(Comparison.id).where(
+            Comparison.job_id == job.id, HUMAN_QUEUE, not_seen_by(user_id)
+        )
+        if human.gold_rate > 0:
+            query = query.where(Comparison.gold_preference.is_(None))
+    if skip:
+        query = query.where(Comparison.id.not_in(skip))
+    query = query.order_by(Comparison.id).limit(1)
+    if gold:
+        return query
+    lock = lock_waiting if wait else skip_locked
+    return lock(query, Comparison)
+
+
 def pick_comparison(
     session: Session,
     job: Job,
@@ -150,30 +196,14 @@ def pick_comparison(
     """The comparison to serve this rater next, or None when there is nothing for them.
 
     The one place that decides what raters see: a gold item at the job's gold rate, else the
-    oldest comparison still below k that this rater has not seen. Rows other raters are
-    being assigned right now are skipped, not waited for (with `wait`: waited for).
+    oldest comparison still below k that this rater has not seen (see `candidates`).
     """
-    gold_mode = human.gold_rate > 0
-    if gold_mode and random.random() < human.gold_rate:
-        gold_query = select(Comparison.id).where(
-            human_comparisons(job.id),
-            Comparison.gold_preference.is_not(None),
-            not_seen_by(user_id),
-        )
-        if skip:
-            gold_query = gold_query.where(Comparison.id.not_in(skip))
-        gold_id = session.scalar(gold_query.order_by(Comparison.id).limit(1))
+    if draws_gold(human):
+        gold_id = session.scalar(candidates(job, user_id, human, skip, gold=True, wait=False))
         if gold_id is not None:
             return Pick(gold_id, gold=True)
-    query = select(Comparison.id).where(
-        Comparison.job_id == job.id, HUMAN_QUEUE, not_seen_by(user_id)
-    )
-    if gold_mode:
-        query = query.where(Comparison.gold_preference.is_(None))
-    if skip:
-        query = query.where(Comparison.id.not_in(skip))
-    lock = lock_waiting if wait else skip_locked
-    comparison_id = session.scalar(lock(query.order_by(Comparison.id).limit(1), Comparison))
+    query = candidates(job, user_id, human, skip, gold=False, wait=wait)
+    comparison_id = session.scalar(query)
     return Pick(comparison_id, gold=False) if comparison_id is not None else None
 
 
@@ -265,6 +295,16 @@ def assign_next(
     return assignment
 
 
+@dataclass(frozen=True)
+class _Passed:
+    """A picked comparison that could not be leased (full, or leased from another tab)."""
+
+    comparison_id: int
+
+
+_Lease = Assignment | _Passed | None  # None: nothing left for the rater
+
+
 def _assign_new(
     session: Session,
     user: Account,
@@ -278,35 +318,137 @@ def _assign_new(
     row lock, so waiting cannot deadlock), a first pick that finds every open comparison locked
     by raters being served this instant waits for them, instead of telling this rater that
     nothing is left while a comparison may still have room."""
+    lease = _lease_in_one_statement if chains_writes(session) else _lease_in_steps
     passed: set[int] = set()
     for attempt in range(_PICK_ATTEMPTS):
-        pick = pick_comparison(session, job, user.id, human, passed)
-        if pick is None and may_wait and attempt == 0:
-            pick = pick_comparison(session, job, user.id, human, passed, wait=True)
-        if pick is None:
-            return None
-        if not _claim(session, pick.comparison_id, job.human_overlap, enforce_k=not pick.gold):
-            passed.add(pick.comparison_id)  # filled up by other raters since we read it
-            continue
-        assignment: Assignment | None = session.scalar(
-            insert_ignoring_conflicts(session, Assignment)
-            .values(
-                job_id=job.id,
-                comparison_id=pick.comparison_id,
-                user_id=user.id,
-                status="leased",
-                shown_swapped=shown_swapped_for(job.seed, pick.comparison_id, user.id),
-                created_at=now,
-                expires_at=now + timedelta(seconds=human.lease_seconds),
-            )
-            .returning(Assignment)
-        )
-        if assignment is None:  # the same rater was given it from another tab just now
-            _release(session, Counter([pick.comparison_id]), job.human_overlap)
-            passed.add(pick.comparison_id)
-            continue
-        return assignment
+        outcome = lease(session, user, job, human, now, passed, wait=False)
+        if outcome is None and may_wait and attempt == 0:
+            outcome = lease(session, user, job, human, now, passed, wait=True)
+        if not isinstance(outcome, _Passed):
+            return outcome
+        passed.add(outcome.comparison_id)  # filled up by other raters since it was read
     return None
+
+
+def _lease_in_steps(
+    session: Session,
+    user: Account,
+    job: Job,
+    human: HumanSettings,
+    now: datetime,
+    passed: set[int],
+    *,
+    wait: bool,
+) -> _Lease:
+    """Pick, claim and record the lease in three statements (SQLite: one writer at a time)."""
+    pick = pick_comparison(session, job, user.id, human, passed, wait=wait)
+    if pick is None:
+        return None
+    if not _claim(session, pick.comparison_id, job.human_overlap, enforce_k=not pick.gold):
+        return _Passed(pick.comparison_id)
+    assignment: Assignment | None = session.scalar(
+        insert_ignoring_conflicts(session, Assignment)
+        .values(
+            job_id=job.id,
+            comparison_id=pick.comparison_id,
+            user_id=user.id,
+            status="leased",
+            shown_swapped=shown_swapped_for(job.seed, pick.comparison_id, user.id),
+            created_at=now,
+            expires_at=now + timedelta(seconds=human.lease_seconds),
+        )
+        .returning(Assignment)
+    )
+    if assignment is None:  # the same rater was given it from another tab just now
+        _release(session, Counter([pick.comparison_id]), job.human_overlap)
+        return _Passed(pick.comparison_id)
+    return assignment
+
+
+def _lease_in_one_statement(
+    session: Session,
+    user: Account,
+    job: Job,
+    human: HumanSettings,
+    now: datetime,
+    passed: set[int],
+    *,
+    wait: bool,
+) -> _Lease:
+    """The same as `_lease_in_steps` in one round trip (PostgreSQL): a WITH statement picks the
+    comparison, claims it and inserts the lease. A drawn gold item that is not there falls back
+    to an ordinary comparison."""
+    if draws_gold(human):
+        outcome = _lease_statement(session, user, job, human, now, passed, gold=True, wait=False)
+        if outcome is not None:
+            return outcome
+    return _lease_statement(session, user, job, human, now, passed, gold=False, wait=wait)
+
+
+def _lease_statement(
+    session: Session,
+    user: Account,
+    job: Job,
+    human: HumanSettings,
+    now: datetime,
+    passed: set[int],
+    *,
+    gold: bool,
+    wait: bool,
+) -> _Lease:
+    k = job.human_overlap
+    pick = candidates(job, user.id, human, passed, gold=gold, wait=wait).cte("pick")
+    claim = (
+        update(Comparison)
+        .where(Comparison.id == pick.c.id)
+        .values(
+            human_claims=Comparison.human_claims + 1, human_open=Comparison.human_claims + 1 < k
+        )
+    )
+    if not gold:
+        claim = claim.where(Comparison.human_claims < k)
+    claimed = claim.returning(Comparison.id).cte("claimed")
+    created = literal(now, Assignment.created_at.type)
+    expires = literal(now + timedelta(seconds=human.lease_seconds), Assignment.expires_at.type)
+    lease_row = select(
+        literal(job.id),
+        claimed.c.id,
+        literal(user.id),
+        literal("leased"),
+        _shown_swapped_in_sql(job.seed, claimed.c.id, user.id),
+        created,
+        expires,
+    )
+    columns = ["job_id", "comparison_id", "user_id", "status", "shown_swapped"]
+    inserted = (
+        insert_ignoring_conflicts(session, Assignment)
+        .from_select([*columns, "created_at", "expires_at"], lease_row)
+        .returning(*Assignment.__table__.c)
+        .cte("inserted")
+    )
+    row = session.execute(
+        select(pick.c.id.label("picked"), claimed.c.id.label("claimed"), *inserted.c).select_from(
+            pick.outerjoin(claimed, true()).outerjoin(inserted, true())
+        )
+    ).first()
+    if row is None:
+        return None
+    if row.claimed is None:
+        return _Passed(row.picked)
+    if row.id is None:  # the same rater was given it from another tab just now
+        _release(session, Counter([row.claimed]), k)
+        return _Passed(row.picked)
+    # A plain record of the row just inserted (not loaded into the session: nothing changes it).
+    return Assignment(**{column.name: row._mapping[column] for column in inserted.c})
+
+
+def _shown_swapped_in_sql(
+    job_seed: int, comparison_id: ColumnElement[int], user_id: int
+) -> ColumnElement[bool]:
+    """`shown_swapped_for` computed by PostgreSQL: the low bit of the digest's first byte."""
+    key = literal(f"sides:{job_seed}:").concat(cast(comparison_id, Text)).concat(f":{user_id}")
+    digest = func.sha256(func.convert_to(key, "UTF8"))
+    return func.get_byte(digest, 0).op("&")(1) == 1
 
 
 def _own_assignment(session: Session, user: Account, job: Job, assignment_id: int) -> Assignment:
@@ -348,12 +490,13 @@ def submit_judgment(
         submitted = _resubmit_lapsed(session, user, job, assignment_id, now)
     stored = stored_verdict(scale_named(job.preference_scale), verdict, submitted.shown_swapped)
     seconds, idle = time_on_task(submitted.created_at, now, form.idle_seconds)
+    annotator_id = submitted.annotator_id or human_annotator_id(session, user)
     annotation: Annotation | None = session.scalar(
         insert_ignoring_conflicts(session, Annotation)
         .values(
             job_id=job.id,
             comparison_id=submitted.comparison_id,
-            annotator_id=human_annotator_id(session, user),
+            annotator_id=annotator_id,
             preference=stored.preference,
             label=stored.label,
             strength=stored.strength,
@@ -369,15 +512,24 @@ def submit_judgment(
     )
     if annotation is None:
         raise JudgingError(409, "A judgment of yours for this comparison is stored already.")
-    settle_comparisons(session, [submitted.comparison_id])
+    settle_comparisons(session, [submitted.comparison_id], finishing=True)
     return annotation
+
+
+def _annotator_of(user: Account) -> ScalarSelect[int]:
+    return (
+        select(Annotator.id)
+        .where(Annotator.user_id == user.id, Annotator.kind == "human")
+        .scalar_subquery()
+    )
 
 
 def _mark_submitted(
     session: Session, user: Account, job: Job, assignment_id: int, now: datetime
-) -> Row[int, bool, datetime] | None:
+) -> Row[int, bool, datetime, int | None] | None:
     """Turn this rater's assignment into a submission; its (comparison_id, shown_swapped,
-    created_at), or None when it was not assigned to them (any more)."""
+    created_at, the rater's annotator id if they have one), or None when it was not assigned to
+    them (any more)."""
     return session.execute(
         update(Assignment)
         .where(
@@ -387,14 +539,19 @@ def _mark_submitted(
             Assignment.status == "leased",
         )
         .values(status="submitted", submitted_at=now)
-        .returning(Assignment.comparison_id, Assignment.shown_swapped, Assignment.created_at)
+        .returning(
+            Assignment.comparison_id,
+            Assignment.shown_swapped,
+            Assignment.created_at,
+            _annotator_of(user).label("annotator_id"),
+        )
         .execution_options(synchronize_session=False)
     ).first()
 
 
 def _resubmit_lapsed(
     session: Session, user: Account, job: Job, assignment_id: int, now: datetime
-) -> Row[int, bool, datetime]:
+) -> Row[int, bool, datetime, int | None]:
     """A submission for a lapsed assignment is accepted while the comparison still has room."""
     assignment = _own_assignment(session, user, job, assignment_id)
     if assignment.status == "submitted":
@@ -407,7 +564,12 @@ def _resubmit_lapsed(
         update(Assignment)
         .where(Assignment.id == assignment.id, Assignment.status == "expired")
         .values(status="submitted", submitted_at=now)
-        .returning(Assignment.comparison_id, Assignment.shown_swapped, Assignment.created_at)
+        .returning(
+            Assignment.comparison_id,
+            Assignment.shown_swapped,
+            Assignment.created_at,
+            _annotator_of(user).label("annotator_id"),
+        )
         .execution_options(synchronize_session=False)
     ).first()
     if submitted is None:  # changed under us; the request's rollback undoes the claim
