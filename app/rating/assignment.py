@@ -25,14 +25,19 @@ import random
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     ColumnExpressionArgument,
+    Integer,
     Row,
     ScalarSelect,
     Select,
     Text,
+    bindparam,
     cast,
     exists,
     func,
@@ -145,7 +150,7 @@ def time_on_task(served_at: datetime, now: datetime, idle_seconds: float) -> tup
     return elapsed - idle, idle
 
 
-def not_seen_by(user_id: int) -> ColumnElement[bool]:
+def not_seen_by(user_id: ColumnElement[int] | int) -> ColumnElement[bool]:
     return ~exists().where(Assignment.comparison_id == Comparison.id, Assignment.user_id == user_id)
 
 
@@ -158,30 +163,45 @@ def draws_gold(human: HumanSettings) -> bool:
     return human.gold_rate > 0 and random.random() < human.gold_rate
 
 
-def candidates(
-    job: Job, user_id: int, human: HumanSettings, skip: set[int], *, gold: bool, wait: bool
-) -> Select[tuple[int]]:
-    """The query of the comparison to serve this rater next: with `gold`, the first gold item
-    they have not seen (not locked: gold items have no k); else the oldest comparison still below
-    k that they have not seen, locked, skipping rows other raters are being assigned right now
-    (with `wait`: waiting for them)."""
+# Bind parameters of the hot statements below: built once per shape, run with values. Named
+# unlike any column: a value named after a column would become a SET of the claim's UPDATE.
+JOB_ID = bindparam("the_job", type_=Integer)
+USER_ID = bindparam("the_user", type_=Integer)
+SKIP = bindparam("skip", type_=BigInteger, expanding=True)
+
+
+@cache
+def candidates(*, gold: bool, gold_mode: bool, skipping: bool, wait: bool) -> Select[tuple[int]]:
+    """The query of the comparison to serve a rater next (parameters `job_id`, `user_id` and,
+    when `skipping`, `skip`): with `gold`, the first gold item they have not seen (not locked:
+    gold items have no k); else the oldest comparison still below k that they have not seen
+    (not a gold item in `gold_mode`, where those are served apart), locked, skipping rows other
+    raters are being assigned right now (with `wait`: waiting for them). Built once per shape:
+    building statements costs more Python than running them."""
     if gold:
         query = select(Comparison.id).where(
-            human_comparisons(job.id), Comparison.gold_preference.is_not(None), not_seen_by(user_id)
+            human_comparisons(JOB_ID), Comparison.gold_preference.is_not(None), not_seen_by(USER_ID)
         )
     else:
         query = select(Comparison.id).where(
-            Comparison.job_id == job.id, HUMAN_QUEUE, not_seen_by(user_id)
+            Comparison.job_id == JOB_ID, HUMAN_QUEUE, not_seen_by(USER_ID)
         )
-        if human.gold_rate > 0:
+        if gold_mode:
             query = query.where(Comparison.gold_preference.is_(None))
-    if skip:
-        query = query.where(Comparison.id.not_in(skip))
+    if skipping:
+        query = query.where(Comparison.id.not_in(SKIP))
     query = query.order_by(Comparison.id).limit(1)
     if gold:
         return query
     lock = lock_waiting if wait else skip_locked
     return lock(query, Comparison)
+
+
+def candidate_values(job: Job, user_id: int, skip: set[int]) -> dict[str, object]:
+    values: dict[str, object] = {"the_job": job.id, "the_user": user_id}
+    if skip:
+        values["skip"] = sorted(skip)
+    return values
 
 
 def pick_comparison(
@@ -198,12 +218,18 @@ def pick_comparison(
     The one place that decides what raters see: a gold item at the job's gold rate, else the
     oldest comparison still below k that this rater has not seen (see `candidates`).
     """
+    gold_mode, skipping, values = (
+        human.gold_rate > 0,
+        bool(skip),
+        candidate_values(job, user_id, skip),
+    )
     if draws_gold(human):
-        gold_id = session.scalar(candidates(job, user_id, human, skip, gold=True, wait=False))
+        gold_query = candidates(gold=True, gold_mode=gold_mode, skipping=skipping, wait=False)
+        gold_id = session.scalar(gold_query, values)
         if gold_id is not None:
             return Pick(gold_id, gold=True)
-    query = candidates(job, user_id, human, skip, gold=False, wait=wait)
-    comparison_id = session.scalar(query)
+    query = candidates(gold=False, gold_mode=gold_mode, skipping=skipping, wait=wait)
+    comparison_id = session.scalar(query, values)
     return Pick(comparison_id, gold=False) if comparison_id is not None else None
 
 
@@ -396,8 +422,41 @@ def _lease_statement(
     gold: bool,
     wait: bool,
 ) -> _Lease:
-    k = job.human_overlap
-    pick = candidates(job, user.id, human, passed, gold=gold, wait=wait).cte("pick")
+    template = _lease_template(
+        session, gold=gold, gold_mode=human.gold_rate > 0, skipping=bool(passed), wait=wait
+    )
+    values = candidate_values(job, user.id, passed) | {
+        "k": job.human_overlap,
+        "sides_prefix": f"sides:{job.seed}:",
+        "sides_suffix": f":{user.id}",
+        "lease_start": now,
+        "lease_end": now + timedelta(seconds=human.lease_seconds),
+    }
+    row = session.execute(template, values).first()
+    if row is None:
+        return None
+    if row.claimed is None:
+        return _Passed(row.picked)
+    if row.id is None:  # the same rater was given it from another tab just now
+        _release(session, Counter([row.claimed]), job.human_overlap)
+        return _Passed(row.picked)
+    # A plain record of the row just inserted (not loaded into the session: nothing changes it).
+    return Assignment(**{name: row._mapping[name] for name in _ASSIGNMENT_COLUMNS})
+
+
+_ASSIGNMENT_COLUMNS = tuple(column.name for column in Assignment.__table__.c)
+_lease_templates: dict[tuple[str, bool, bool, bool, bool], Select[Any]] = {}
+
+
+def _lease_template(
+    session: Session, *, gold: bool, gold_mode: bool, skipping: bool, wait: bool
+) -> Select[Any]:
+    """Pick, claim and insert the lease in one WITH statement; built once per shape."""
+    shape = (session.get_bind().dialect.name, gold, gold_mode, skipping, wait)
+    if shape in _lease_templates:
+        return _lease_templates[shape]
+    k = bindparam("k", type_=Integer)
+    pick = candidates(gold=gold, gold_mode=gold_mode, skipping=skipping, wait=wait).cte("pick")
     claim = (
         update(Comparison)
         .where(Comparison.id == pick.c.id)
@@ -408,16 +467,19 @@ def _lease_statement(
     if not gold:
         claim = claim.where(Comparison.human_claims < k)
     claimed = claim.returning(Comparison.id).cte("claimed")
-    created = literal(now, Assignment.created_at.type)
-    expires = literal(now + timedelta(seconds=human.lease_seconds), Assignment.expires_at.type)
+    sides_key = (
+        bindparam("sides_prefix", type_=Text)
+        .concat(cast(claimed.c.id, Text))
+        .concat(bindparam("sides_suffix", type_=Text))
+    )
     lease_row = select(
-        literal(job.id),
+        JOB_ID,
         claimed.c.id,
-        literal(user.id),
+        USER_ID,
         literal("leased"),
-        _shown_swapped_in_sql(job.seed, claimed.c.id, user.id),
-        created,
-        expires,
+        _first_bit_of_sha256(sides_key),
+        bindparam("lease_start", type_=Assignment.created_at.type),
+        bindparam("lease_end", type_=Assignment.expires_at.type),
     )
     columns = ["job_id", "comparison_id", "user_id", "status", "shown_swapped"]
     inserted = (
@@ -426,27 +488,15 @@ def _lease_statement(
         .returning(*Assignment.__table__.c)
         .cte("inserted")
     )
-    row = session.execute(
-        select(pick.c.id.label("picked"), claimed.c.id.label("claimed"), *inserted.c).select_from(
-            pick.outerjoin(claimed, true()).outerjoin(inserted, true())
-        )
-    ).first()
-    if row is None:
-        return None
-    if row.claimed is None:
-        return _Passed(row.picked)
-    if row.id is None:  # the same rater was given it from another tab just now
-        _release(session, Counter([row.claimed]), k)
-        return _Passed(row.picked)
-    # A plain record of the row just inserted (not loaded into the session: nothing changes it).
-    return Assignment(**{column.name: row._mapping[column] for column in inserted.c})
+    template = select(
+        pick.c.id.label("picked"), claimed.c.id.label("claimed"), *inserted.c
+    ).select_from(pick.outerjoin(claimed, true()).outerjoin(inserted, true()))
+    _lease_templates[shape] = template
+    return template
 
 
-def _shown_swapped_in_sql(
-    job_seed: int, comparison_id: ColumnElement[int], user_id: int
-) -> ColumnElement[bool]:
+def _first_bit_of_sha256(key: ColumnElement[str]) -> ColumnElement[bool]:
     """`shown_swapped_for` computed by PostgreSQL: the low bit of the digest's first byte."""
-    key = literal(f"sides:{job_seed}:").concat(cast(comparison_id, Text)).concat(f":{user_id}")
     digest = func.sha256(func.convert_to(key, "UTF8"))
     return func.get_byte(digest, 0).op("&")(1) == 1
 
