@@ -362,8 +362,9 @@ async def growth(args: argparse.Namespace, admin_url: str, postgres_pid: int | N
         rows.append((size, result, load))
     print(
         f"\ngrowth: {args.raters} raters back to back, {args.seconds:.0f} s each, k = {args.k}"
-        "\n| comparisons | judgments/s | CPU ms per judgment (API + PostgreSQL) | next p50 / p99 ms |"
-        " submit p50 / p99 ms | load average at start |\n|---|---|---|---|---|---|"
+        "\n| comparisons | judgments/s | CPU ms per judgment (API + PostgreSQL) "
+        "| next p50 / p99 ms | submit p50 / p99 ms | load average at start |"
+        "\n|---|---|---|---|---|---|"
     )
     for size, result, load in rows:
         t = result.timings

@@ -171,7 +171,7 @@ SKIP = bindparam("skip", type_=BigInteger, expanding=True)
 
 
 @cache
-def candidates(*, gold: bool, gold_mode: bool, skipping: bool, wait: bool) -> Select[tuple[int]]:
+def candidates(*, gold: bool, gold_mode: bool, skipping: bool, wait: bool) -> Select[int]:
     """The query of the comparison to serve a rater next (parameters `job_id`, `user_id` and,
     when `skipping`, `skip`): with `gold`, the first gold item they have not seen (not locked:
     gold items have no k); else the oldest comparison still below k that they have not seen

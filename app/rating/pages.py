@@ -180,7 +180,7 @@ def rater_progress(
 
 
 @cache
-def _progress_template(gold_mode: bool) -> Select[tuple[int, int, int]]:
+def _progress_template(gold_mode: bool) -> Select[int, int, int]:
     """The three figures of the rating page in one statement, built once per shape."""
     midnight = bindparam("midnight", type_=Assignment.submitted_at.type)
     return select(
@@ -210,7 +210,7 @@ def rater_job(
 
 
 @cache
-def _rater_job_template(with_guidelines: bool) -> Select[tuple[Job, JobHumanSettings, int, str]]:
+def _rater_job_template(with_guidelines: bool) -> Select[Job, JobHumanSettings, int, str]:
     text_column = JobGuidelines.text if with_guidelines else literal("")
     query = (
         select(Job, JobHumanSettings, RaterJob.guidelines_seen, text_column)
@@ -254,7 +254,7 @@ def job_offers(session: Session, user: Account) -> tuple[list[JobOffer], int]:
 
 
 @cache
-def _texts_template() -> Select[tuple[str, str, str, str]]:
+def _texts_template() -> Select[str, str, str, str]:
     output_1, output_2 = aliased(Output), aliased(Output)
     return (
         select(Instruction.instruction, Instruction.input, output_1.text, output_2.text)
