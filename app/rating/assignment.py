@@ -284,17 +284,21 @@ def expire_lapsed_assignments(session: Session, job: Job, now: datetime) -> int:
 def current_assignment(
     session: Session, user_id: int, job_id: int, now: datetime
 ) -> Assignment | None:
-    return session.scalar(
-        select(Assignment)
-        .where(
-            Assignment.job_id == job_id,
-            Assignment.user_id == user_id,
-            Assignment.status == "leased",
-            Assignment.expires_at >= now,
-        )
-        .order_by(Assignment.id)
-        .limit(1)
+    values = {"the_job": job_id, "the_user": user_id, "the_time": now}
+    return session.scalar(_CURRENT_ASSIGNMENT, values)
+
+
+_CURRENT_ASSIGNMENT = (
+    select(Assignment)
+    .where(
+        Assignment.job_id == JOB_ID,
+        Assignment.user_id == USER_ID,
+        Assignment.status == "leased",
+        Assignment.expires_at >= bindparam("the_time", type_=Assignment.expires_at.type),
     )
+    .order_by(Assignment.id)
+    .limit(1)
+)
 
 
 def assign_next(
@@ -580,23 +584,38 @@ def _mark_submitted(
     """Turn this rater's assignment into a submission; its (comparison_id, shown_swapped,
     created_at, the rater's annotator id if they have one), or None when it was not assigned to
     them (any more)."""
-    return session.execute(
-        update(Assignment)
-        .where(
-            Assignment.id == assignment_id,
-            Assignment.user_id == user.id,
-            Assignment.job_id == job.id,
-            Assignment.status == "leased",
-        )
-        .values(status="submitted", submitted_at=now)
-        .returning(
-            Assignment.comparison_id,
-            Assignment.shown_swapped,
-            Assignment.created_at,
-            _annotator_of(user).label("annotator_id"),
-        )
-        .execution_options(synchronize_session=False)
-    ).first()
+    values = {
+        "the_assignment": assignment_id,
+        "the_user": user.id,
+        "the_job": job.id,
+        "the_time": now,
+    }
+    return session.execute(_MARK_SUBMITTED, values).first()
+
+
+_MARK_SUBMITTED = (
+    update(Assignment)
+    .where(
+        Assignment.id == bindparam("the_assignment", type_=BigInteger),
+        Assignment.user_id == USER_ID,
+        Assignment.job_id == JOB_ID,
+        Assignment.status == "leased",
+    )
+    .values(
+        status="submitted",
+        submitted_at=bindparam("the_time", type_=Assignment.submitted_at.type),
+    )
+    .returning(
+        Assignment.comparison_id,
+        Assignment.shown_swapped,
+        Assignment.created_at,
+        select(Annotator.id)
+        .where(Annotator.user_id == USER_ID, Annotator.kind == "human")
+        .scalar_subquery()
+        .label("annotator_id"),
+    )
+    .execution_options(synchronize_session=False)
+)
 
 
 def _resubmit_lapsed(

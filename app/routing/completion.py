@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, case, exists, func, select, text, update
+from sqlalchemy import Update, and_, bindparam, case, exists, func, select, text, update
 from sqlalchemy.orm import Session
 
 from app.db.dialect import skip_locked_for_share
@@ -31,18 +31,8 @@ from app.routing.webhooks import queue_job_done
 PENDING = text(_PENDING)
 
 
-def settle_comparisons(
-    session: Session, comparison_ids: Sequence[int], *, finishing: bool = False
-) -> None:
-    """Recompute the status of these comparisons from their tasks and human judgments, send
-    those an active policy escalates to humans, then settle their jobs.
-
-    With `finishing`, the caller only added judgments to these comparisons of an active job (a
-    rater's submission): a comparison still pending then changes nothing about its job, whose
-    settling (a lock on the job row every submission would queue behind) is skipped."""
-    if not comparison_ids:
-        return
-    ids = list(comparison_ids)
+def _settle_comparisons_statement() -> Update:
+    """The status of comparisons (parameter `settled_ids`) from their tasks and judgments."""
     open_task = exists().where(
         Task.comparison_id == Comparison.id, Task.status.in_(("queued", "running"))
     )
@@ -58,9 +48,9 @@ def settle_comparisons(
         Comparison.gold_preference.is_(None),
         submitted < overlap,
     )
-    settled = session.execute(
+    return (
         update(Comparison)
-        .where(Comparison.id.in_(ids))
+        .where(Comparison.id.in_(bindparam("settled_ids", expanding=True)))
         .values(
             status=case(
                 (open_task, "pending"),
@@ -71,7 +61,26 @@ def settle_comparisons(
         )
         .returning(Comparison.id, Comparison.job_id, Comparison.route, Comparison.status)
         .execution_options(synchronize_session=False)
-    ).all()
+    )
+
+
+# Built once: every judgment runs it, and building it cost more than running it.
+_SETTLE_COMPARISONS = _settle_comparisons_statement()
+
+
+def settle_comparisons(
+    session: Session, comparison_ids: Sequence[int], *, finishing: bool = False
+) -> None:
+    """Recompute the status of these comparisons from their tasks and human judgments, send
+    those an active policy escalates to humans, then settle their jobs.
+
+    With `finishing`, the caller only added judgments to these comparisons of an active job (a
+    rater's submission): a comparison still pending then changes nothing about its job, whose
+    settling (a lock on the job row every submission would queue behind) is skipped."""
+    if not comparison_ids:
+        return
+    ids = list(comparison_ids)
+    settled = session.execute(_SETTLE_COMPARISONS, {"settled_ids": ids}).all()
     # Only simulated comparisons just done are escalated (escalate checks again, under lock).
     if any(row.route == "simulated" and row.status == "done" for row in settled):
         escalate(session, ids)
