@@ -99,13 +99,11 @@ def _as_postgres_user(command: list[str]) -> list[str]:
 
 
 def _postgres_program(name: str) -> str:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
-    if not candidates:
-        raise RuntimeError(f"{name} not found: install PostgreSQL's server package")
-    return str(candidates[-1])
+    """A PostgreSQL server program, from PREFARM_BENCH_PG_BIN (as bench/faults.py uses it)."""
+    folder = Path(os.environ.get("PREFARM_BENCH_PG_BIN", "/usr/lib/postgresql/15/bin"))
+    if not (folder / name).exists():
+        raise RuntimeError(f"{folder / name} not found: set PREFARM_BENCH_PG_BIN")
+    return str(folder / name)
 
 
 @dataclass(frozen=True)
