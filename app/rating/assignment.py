@@ -172,12 +172,12 @@ SKIP = bindparam("skip", type_=BigInteger, expanding=True)
 
 @cache
 def candidates(*, gold: bool, gold_mode: bool, skipping: bool, wait: bool) -> Select[int]:
-    """The query of the comparison to serve a rater next (parameters `job_id`, `user_id` and,
-    when `skipping`, `skip`): with `gold`, the first gold item they have not seen (not locked:
-    gold items have no k); else the oldest comparison still below k that they have not seen
-    (not a gold item in `gold_mode`, where those are served apart), locked, skipping rows other
-    raters are being assigned right now (with `wait`: waiting for them). Built once per shape:
-    building statements costs more Python than running them."""
+    """The query of the comparison to serve a rater next (parameters `the_job`, `the_user`
+    and, when `skipping`, `skip`: see `candidate_values`). With `gold`, the first gold item they
+    have not seen (not locked: gold items have no k); else the oldest comparison still below k
+    that they have not seen (not a gold item in `gold_mode`, where those are served apart),
+    locked, skipping rows other raters are being assigned right now (with `wait`: waiting for
+    them). Built once per shape: building statements costs more Python than running them."""
     if gold:
         query = select(Comparison.id).where(
             human_comparisons(JOB_ID), Comparison.gold_preference.is_not(None), not_seen_by(USER_ID)
@@ -218,11 +218,8 @@ def pick_comparison(
     The one place that decides what raters see: a gold item at the job's gold rate, else the
     oldest comparison still below k that this rater has not seen (see `candidates`).
     """
-    gold_mode, skipping, values = (
-        human.gold_rate > 0,
-        bool(skip),
-        candidate_values(job, user_id, skip),
-    )
+    gold_mode, skipping = human.gold_rate > 0, bool(skip)
+    values = candidate_values(job, user_id, skip)
     if draws_gold(human):
         gold_query = candidates(gold=True, gold_mode=gold_mode, skipping=skipping, wait=False)
         gold_id = session.scalar(gold_query, values)
