@@ -1,17 +1,18 @@
-"""Dashboard pages on a PostgreSQL job of 100,000 comparisons against the same pages on 1,000.
+"""Dashboard pages on PostgreSQL jobs of growing size (1,000 and 100,000 comparisons unless told).
 
-Seeds two jobs of the same shape through the bulk API (comparisons among four generators, two
+Seeds jobs of the same shape through the bulk API (comparisons among four generators, two
 simulated judges and one human who disagree on part of them), logs in through the login page
-and times each dashboard page `--repeats` times. Prints the median per page for both jobs and
-the ratio big/small: pages built from bounded queries should stay near 1x; the job page also
+and times each dashboard page `--repeats` times. Prints the median per page for each job and
+the ratio largest/smallest: pages built from bounded queries should stay near 1x; the job page also
 computes the full statistics (every judgment, bootstrap intervals), which grows with the job.
 
-    python bench/dashboard.py [--comparisons 100000] [--baseline 1000] [--repeats 5]
+    python bench/dashboard.py [--sizes 1000,100000] [--repeats 5]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import time
@@ -21,8 +22,9 @@ import orjson
 import psycopg
 
 from bench.common import fresh_database, prefarm, served
+from bench.processes import load_average
 
-DATABASE = "prefarm_dashboard_bench"
+DATABASE = os.environ.get("PREFARM_BENCH_DASHBOARD_DATABASE", "prefarm_dashboard_bench")
 EMAIL = "dashboard-bench@example.org"
 PASSWORD = "dashboard bench password"
 GENERATORS = ("gen-a", "gen-b", "gen-c", "gen-d")
@@ -105,8 +107,12 @@ def median_ms(browser: httpx.Client, path: str, repeats: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--comparisons", type=int, default=100_000)
-    parser.add_argument("--baseline", type=int, default=1_000)
+    parser.add_argument(
+        "--sizes",
+        type=lambda value: [int(size) for size in value.split(",")],
+        default=[1_000, 100_000],
+        help="job sizes, the first the baseline (e.g. 10000,100000,1000000)",
+    )
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
 
@@ -118,22 +124,20 @@ def main() -> None:
     with served(database_url) as url:
         api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=900)
         started = time.perf_counter()
-        small = seed(api, args.baseline)
-        big = seed(api, args.comparisons)
-        print(f"seeded {args.baseline:,} + {args.comparisons:,} comparisons, 3 judgments each, "
-              f"in {time.perf_counter() - started:.0f} s")  # fmt: skip
+        jobs = [seed(api, size) for size in args.sizes]
+        print(f"seeded {' + '.join(f'{size:,}' for size in args.sizes)} comparisons, 3 judgments "
+              f"each, in {time.perf_counter() - started:.0f} s")  # fmt: skip
         with psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True) as conn:
             conn.execute("ANALYZE")
         browser = log_in(url)
-        small_pages, big_pages = (
-            pages(browser, small, args.baseline),
-            pages(browser, big, args.comparisons),
-        )
-        print(f"{'page':32} {args.baseline:>10,} {args.comparisons:>10,}   ratio (median ms)")
-        for name in small_pages:
-            base = median_ms(browser, small_pages[name], args.repeats)
-            large = median_ms(browser, big_pages[name], args.repeats)
-            print(f"{name:32} {base:10.1f} {large:10.1f}   {large / base:5.1f}x")
+        paths = [pages(browser, job, size) for job, size in zip(jobs, args.sizes, strict=True)]
+        header = " ".join(f"{size:>10,}" for size in args.sizes)
+        print(f"load average {load_average()}")
+        print(f"{'page':32} {header}   ratio last/first (median ms)")
+        for name in paths[0]:
+            times = [median_ms(browser, job_paths[name], args.repeats) for job_paths in paths]
+            cells = " ".join(f"{ms:10.1f}" for ms in times)
+            print(f"{name:32} {cells}   {times[-1] / times[0]:5.1f}x")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import String, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from app.accounts.identity import Account
@@ -46,15 +46,19 @@ def start_session(session: Session, user: User, hours: float) -> str:
     return token
 
 
+# Every page request runs it: built once (building a statement costs more than running it).
+_LOGIN_LOOKUP = (
+    select(WebSession.csrf_token, WebSession.expires_at, User)
+    .join(User, User.id == WebSession.user_id)
+    .where(WebSession.token_sha256 == bindparam("digest", type_=String))
+)
+
+
 def find_login(session: Session, cookie: str | None) -> Login | None:
     if not cookie:
         return None
     digest = token_sha256(cookie)
-    row = session.execute(
-        select(WebSession.csrf_token, WebSession.expires_at, User)
-        .join(User, User.id == WebSession.user_id)
-        .where(WebSession.token_sha256 == digest)
-    ).first()
+    row = session.execute(_LOGIN_LOOKUP, {"digest": digest}).first()
     if row is None or row.expires_at <= datetime.now(UTC) or not row.User.active:
         return None
     return Login(user=Account.of(row.User), csrf_token=row.csrf_token, token_sha256=digest)

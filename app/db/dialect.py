@@ -128,11 +128,20 @@ def insert_ignoring_conflicts(session: Session, table: Table | type[Any]) -> Ins
     return sqlite.insert(table).on_conflict_do_nothing()
 
 
+def chains_writes(session: Session) -> bool:
+    """Whether one statement can pick, update and insert rows at once (PostgreSQL's
+    data-modifying WITH), saving round trips on hot paths. SQLite cannot."""
+    return is_postgres(session)
+
+
 def skip_locked(query: Select[Any], *of: Any) -> Select[Any]:
     """Lock the picked rows and pass over rows other transactions hold (PostgreSQL). SQLite has
-    one writer at a time, so there is nothing to lock or skip."""
+    one writer at a time, so there is nothing to lock or skip.
+
+    The lock is FOR NO KEY UPDATE: pickers update the rows, never their keys, and so do not
+    block the inserts that reference them (a foreign key check takes KEY SHARE)."""
     # SQLAlchemy renders nothing for FOR UPDATE on SQLite; the call is the same on both.
-    return query.with_for_update(skip_locked=True, of=list(of) or None)
+    return query.with_for_update(skip_locked=True, key_share=True, of=list(of) or None)
 
 
 def first_rows_per_group(
@@ -181,10 +190,17 @@ def first_rows_per_group(
     )
 
 
+def skip_locked_for_share(query: Select[Any]) -> Select[Any]:
+    """Share-lock the picked rows (others may read and key-share them, not change them) and
+    pass over rows other transactions are changing (PostgreSQL). Nothing to lock on SQLite."""
+    return query.with_for_update(read=True, skip_locked=True)
+
+
 def lock_waiting(query: Select[Any], *of: Any) -> Select[Any]:
-    """Lock the picked rows, waiting for other transactions that hold them (PostgreSQL; after
-    the wait a row that no longer matches is passed over). Nothing to lock on SQLite."""
-    return query.with_for_update(of=list(of) or None)
+    """Lock the picked rows (FOR NO KEY UPDATE, as `skip_locked`), waiting for other
+    transactions that hold them (PostgreSQL; after the wait a row that no longer matches is
+    passed over). Nothing to lock on SQLite."""
+    return query.with_for_update(key_share=True, of=list(of) or None)
 
 
 def key_in(session: Session, key: KeyColumn, values: list[Any]) -> Iterator[ColumnElement[bool]]:

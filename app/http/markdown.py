@@ -2,9 +2,14 @@
 
 Two layers: markdown-it renders with HTML input disabled (a `<script>` in an output becomes
 text), then nh3 (the ammonia sanitiser) keeps only a fixed set of tags and attributes.
+
+Each process keeps the HTML of the texts it rendered last (RENDERED_CACHE_SIZE texts): the k
+raters of a comparison, and a rater who reloads the page, see texts rendered once.
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
@@ -20,6 +25,10 @@ _TAGS = {
 _ATTRIBUTES = {"a": {"href", "title"}, "code": {"class"}, "ol": {"start"}}
 
 
+RENDERED_CACHE_SIZE = 2048
+
+
+@lru_cache(maxsize=RENDERED_CACHE_SIZE)
 def render_markdown(text: str) -> str:
     """Safe HTML for an untrusted Markdown text."""
     return nh3.clean(

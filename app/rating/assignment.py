@@ -25,12 +25,32 @@ import random
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, ColumnExpressionArgument, Row, exists, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    ColumnExpressionArgument,
+    Integer,
+    Row,
+    ScalarSelect,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    exists,
+    func,
+    literal,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from app.accounts.identity import Account
-from app.db.dialect import insert_ignoring_conflicts, lock_waiting, skip_locked
+from app.db.dialect import chains_writes, insert_ignoring_conflicts, lock_waiting, skip_locked
 from app.db.models import (
     _HUMAN_QUEUE,
     HUMAN_ROUTES,
@@ -130,12 +150,58 @@ def time_on_task(served_at: datetime, now: datetime, idle_seconds: float) -> tup
     return elapsed - idle, idle
 
 
-def not_seen_by(user_id: int) -> ColumnElement[bool]:
+def not_seen_by(user_id: ColumnElement[int] | int) -> ColumnElement[bool]:
     return ~exists().where(Assignment.comparison_id == Comparison.id, Assignment.user_id == user_id)
 
 
 def human_comparisons(job_id: ColumnExpressionArgument[int] | int) -> ColumnElement[bool]:
     return (Comparison.job_id == job_id) & Comparison.route.in_(HUMAN_ROUTES)
+
+
+def draws_gold(human: HumanSettings) -> bool:
+    """Whether this serving should be a gold item (drawn at the job's gold rate)."""
+    return human.gold_rate > 0 and random.random() < human.gold_rate
+
+
+# Bind parameters of the hot statements below: built once per shape, run with values. Named
+# unlike any column: a value named after a column would become a SET of the claim's UPDATE.
+JOB_ID = bindparam("the_job", type_=Integer)
+USER_ID = bindparam("the_user", type_=Integer)
+SKIP = bindparam("skip", type_=BigInteger, expanding=True)
+
+
+@cache
+def candidates(*, gold: bool, gold_mode: bool, skipping: bool, wait: bool) -> Select[int]:
+    """The query of the comparison to serve a rater next (parameters `the_job`, `the_user`
+    and, when `skipping`, `skip`: see `candidate_values`). With `gold`, the first gold item they
+    have not seen (not locked: gold items have no k); else the oldest comparison still below k
+    that they have not seen (not a gold item in `gold_mode`, where those are served apart),
+    locked, skipping rows other raters are being assigned right now (with `wait`: waiting for
+    them). Built once per shape: building statements costs more Python than running them."""
+    if gold:
+        query = select(Comparison.id).where(
+            human_comparisons(JOB_ID), Comparison.gold_preference.is_not(None), not_seen_by(USER_ID)
+        )
+    else:
+        query = select(Comparison.id).where(
+            Comparison.job_id == JOB_ID, HUMAN_QUEUE, not_seen_by(USER_ID)
+        )
+        if gold_mode:
+            query = query.where(Comparison.gold_preference.is_(None))
+    if skipping:
+        query = query.where(Comparison.id.not_in(SKIP))
+    query = query.order_by(Comparison.id).limit(1)
+    if gold:
+        return query
+    lock = lock_waiting if wait else skip_locked
+    return lock(query, Comparison)
+
+
+def candidate_values(job: Job, user_id: int, skip: set[int]) -> dict[str, object]:
+    values: dict[str, object] = {"the_job": job.id, "the_user": user_id}
+    if skip:
+        values["skip"] = sorted(skip)
+    return values
 
 
 def pick_comparison(
@@ -150,30 +216,17 @@ def pick_comparison(
     """The comparison to serve this rater next, or None when there is nothing for them.
 
     The one place that decides what raters see: a gold item at the job's gold rate, else the
-    oldest comparison still below k that this rater has not seen. Rows other raters are
-    being assigned right now are skipped, not waited for (with `wait`: waited for).
+    oldest comparison still below k that this rater has not seen (see `candidates`).
     """
-    gold_mode = human.gold_rate > 0
-    if gold_mode and random.random() < human.gold_rate:
-        gold_query = select(Comparison.id).where(
-            human_comparisons(job.id),
-            Comparison.gold_preference.is_not(None),
-            not_seen_by(user_id),
-        )
-        if skip:
-            gold_query = gold_query.where(Comparison.id.not_in(skip))
-        gold_id = session.scalar(gold_query.order_by(Comparison.id).limit(1))
+    gold_mode, skipping = human.gold_rate > 0, bool(skip)
+    values = candidate_values(job, user_id, skip)
+    if draws_gold(human):
+        gold_query = candidates(gold=True, gold_mode=gold_mode, skipping=skipping, wait=False)
+        gold_id = session.scalar(gold_query, values)
         if gold_id is not None:
             return Pick(gold_id, gold=True)
-    query = select(Comparison.id).where(
-        Comparison.job_id == job.id, HUMAN_QUEUE, not_seen_by(user_id)
-    )
-    if gold_mode:
-        query = query.where(Comparison.gold_preference.is_(None))
-    if skip:
-        query = query.where(Comparison.id.not_in(skip))
-    lock = lock_waiting if wait else skip_locked
-    comparison_id = session.scalar(lock(query.order_by(Comparison.id).limit(1), Comparison))
+    query = candidates(gold=False, gold_mode=gold_mode, skipping=skipping, wait=wait)
+    comparison_id = session.scalar(query, values)
     return Pick(comparison_id, gold=False) if comparison_id is not None else None
 
 
@@ -228,17 +281,21 @@ def expire_lapsed_assignments(session: Session, job: Job, now: datetime) -> int:
 def current_assignment(
     session: Session, user_id: int, job_id: int, now: datetime
 ) -> Assignment | None:
-    return session.scalar(
-        select(Assignment)
-        .where(
-            Assignment.job_id == job_id,
-            Assignment.user_id == user_id,
-            Assignment.status == "leased",
-            Assignment.expires_at >= now,
-        )
-        .order_by(Assignment.id)
-        .limit(1)
+    values = {"the_job": job_id, "the_user": user_id, "the_time": now}
+    return session.scalar(_CURRENT_ASSIGNMENT, values)
+
+
+_CURRENT_ASSIGNMENT = (
+    select(Assignment)
+    .where(
+        Assignment.job_id == JOB_ID,
+        Assignment.user_id == USER_ID,
+        Assignment.status == "leased",
+        Assignment.expires_at >= bindparam("the_time", type_=Assignment.expires_at.type),
     )
+    .order_by(Assignment.id)
+    .limit(1)
+)
 
 
 def assign_next(
@@ -265,6 +322,16 @@ def assign_next(
     return assignment
 
 
+@dataclass(frozen=True)
+class _Passed:
+    """A picked comparison that could not be leased (full, or leased from another tab)."""
+
+    comparison_id: int
+
+
+_Lease = Assignment | _Passed | None  # None: nothing left for the rater
+
+
 def _assign_new(
     session: Session,
     user: Account,
@@ -278,35 +345,161 @@ def _assign_new(
     row lock, so waiting cannot deadlock), a first pick that finds every open comparison locked
     by raters being served this instant waits for them, instead of telling this rater that
     nothing is left while a comparison may still have room."""
+    lease = _lease_in_one_statement if chains_writes(session) else _lease_in_steps
     passed: set[int] = set()
     for attempt in range(_PICK_ATTEMPTS):
-        pick = pick_comparison(session, job, user.id, human, passed)
-        if pick is None and may_wait and attempt == 0:
-            pick = pick_comparison(session, job, user.id, human, passed, wait=True)
-        if pick is None:
-            return None
-        if not _claim(session, pick.comparison_id, job.human_overlap, enforce_k=not pick.gold):
-            passed.add(pick.comparison_id)  # filled up by other raters since we read it
-            continue
-        assignment: Assignment | None = session.scalar(
-            insert_ignoring_conflicts(session, Assignment)
-            .values(
-                job_id=job.id,
-                comparison_id=pick.comparison_id,
-                user_id=user.id,
-                status="leased",
-                shown_swapped=shown_swapped_for(job.seed, pick.comparison_id, user.id),
-                created_at=now,
-                expires_at=now + timedelta(seconds=human.lease_seconds),
-            )
-            .returning(Assignment)
-        )
-        if assignment is None:  # the same rater was given it from another tab just now
-            _release(session, Counter([pick.comparison_id]), job.human_overlap)
-            passed.add(pick.comparison_id)
-            continue
-        return assignment
+        outcome = lease(session, user, job, human, now, passed, wait=False)
+        if outcome is None and may_wait and attempt == 0:
+            outcome = lease(session, user, job, human, now, passed, wait=True)
+        if not isinstance(outcome, _Passed):
+            return outcome
+        passed.add(outcome.comparison_id)  # filled up by other raters since it was read
     return None
+
+
+def _lease_in_steps(
+    session: Session,
+    user: Account,
+    job: Job,
+    human: HumanSettings,
+    now: datetime,
+    passed: set[int],
+    *,
+    wait: bool,
+) -> _Lease:
+    """Pick, claim and record the lease in three statements (SQLite: one writer at a time)."""
+    pick = pick_comparison(session, job, user.id, human, passed, wait=wait)
+    if pick is None:
+        return None
+    if not _claim(session, pick.comparison_id, job.human_overlap, enforce_k=not pick.gold):
+        return _Passed(pick.comparison_id)
+    assignment: Assignment | None = session.scalar(
+        insert_ignoring_conflicts(session, Assignment)
+        .values(
+            job_id=job.id,
+            comparison_id=pick.comparison_id,
+            user_id=user.id,
+            status="leased",
+            shown_swapped=shown_swapped_for(job.seed, pick.comparison_id, user.id),
+            created_at=now,
+            expires_at=now + timedelta(seconds=human.lease_seconds),
+        )
+        .returning(Assignment)
+    )
+    if assignment is None:  # the same rater was given it from another tab just now
+        _release(session, Counter([pick.comparison_id]), job.human_overlap)
+        return _Passed(pick.comparison_id)
+    return assignment
+
+
+def _lease_in_one_statement(
+    session: Session,
+    user: Account,
+    job: Job,
+    human: HumanSettings,
+    now: datetime,
+    passed: set[int],
+    *,
+    wait: bool,
+) -> _Lease:
+    """The same as `_lease_in_steps` in one round trip (PostgreSQL): a WITH statement picks the
+    comparison, claims it and inserts the lease. A drawn gold item that is not there falls back
+    to an ordinary comparison."""
+    if draws_gold(human):
+        outcome = _lease_statement(session, user, job, human, now, passed, gold=True, wait=False)
+        if outcome is not None:
+            return outcome
+    return _lease_statement(session, user, job, human, now, passed, gold=False, wait=wait)
+
+
+def _lease_statement(
+    session: Session,
+    user: Account,
+    job: Job,
+    human: HumanSettings,
+    now: datetime,
+    passed: set[int],
+    *,
+    gold: bool,
+    wait: bool,
+) -> _Lease:
+    template = _lease_template(
+        session, gold=gold, gold_mode=human.gold_rate > 0, skipping=bool(passed), wait=wait
+    )
+    values = candidate_values(job, user.id, passed) | {
+        "k": job.human_overlap,
+        "sides_prefix": f"sides:{job.seed}:",
+        "sides_suffix": f":{user.id}",
+        "lease_start": now,
+        "lease_end": now + timedelta(seconds=human.lease_seconds),
+    }
+    row = session.execute(template, values).first()
+    if row is None:
+        return None
+    if row.claimed is None:
+        return _Passed(row.picked)
+    if row.id is None:  # the same rater was given it from another tab just now
+        _release(session, Counter([row.claimed]), job.human_overlap)
+        return _Passed(row.picked)
+    # A plain record of the row just inserted (not loaded into the session: nothing changes it).
+    return Assignment(**{name: row._mapping[name] for name in _ASSIGNMENT_COLUMNS})
+
+
+_ASSIGNMENT_COLUMNS = tuple(column.name for column in Assignment.__table__.c)
+_lease_templates: dict[tuple[str, bool, bool, bool, bool], Select[Any]] = {}
+
+
+def _lease_template(
+    session: Session, *, gold: bool, gold_mode: bool, skipping: bool, wait: bool
+) -> Select[Any]:
+    """Pick, claim and insert the lease in one WITH statement; built once per shape."""
+    shape = (session.get_bind().dialect.name, gold, gold_mode, skipping, wait)
+    if shape in _lease_templates:
+        return _lease_templates[shape]
+    k = bindparam("k", type_=Integer)
+    pick = candidates(gold=gold, gold_mode=gold_mode, skipping=skipping, wait=wait).cte("pick")
+    claim = (
+        update(Comparison)
+        .where(Comparison.id == pick.c.id)
+        .values(
+            human_claims=Comparison.human_claims + 1, human_open=Comparison.human_claims + 1 < k
+        )
+    )
+    if not gold:
+        claim = claim.where(Comparison.human_claims < k)
+    claimed = claim.returning(Comparison.id).cte("claimed")
+    sides_key = (
+        bindparam("sides_prefix", type_=Text)
+        .concat(cast(claimed.c.id, Text))
+        .concat(bindparam("sides_suffix", type_=Text))
+    )
+    lease_row = select(
+        JOB_ID,
+        claimed.c.id,
+        USER_ID,
+        literal("leased"),
+        _first_bit_of_sha256(sides_key),
+        bindparam("lease_start", type_=Assignment.created_at.type),
+        bindparam("lease_end", type_=Assignment.expires_at.type),
+    )
+    columns = ["job_id", "comparison_id", "user_id", "status", "shown_swapped"]
+    inserted = (
+        insert_ignoring_conflicts(session, Assignment)
+        .from_select([*columns, "created_at", "expires_at"], lease_row)
+        .returning(*Assignment.__table__.c)
+        .cte("inserted")
+    )
+    template = select(
+        pick.c.id.label("picked"), claimed.c.id.label("claimed"), *inserted.c
+    ).select_from(pick.outerjoin(claimed, true()).outerjoin(inserted, true()))
+    _lease_templates[shape] = template
+    return template
+
+
+def _first_bit_of_sha256(key: ColumnElement[str]) -> ColumnElement[bool]:
+    """`shown_swapped_for` computed by PostgreSQL: the low bit of the digest's first byte."""
+    digest = func.sha256(func.convert_to(key, "UTF8"))
+    return func.get_byte(digest, 0).op("&")(1) == 1
 
 
 def _own_assignment(session: Session, user: Account, job: Job, assignment_id: int) -> Assignment:
@@ -348,12 +541,13 @@ def submit_judgment(
         submitted = _resubmit_lapsed(session, user, job, assignment_id, now)
     stored = stored_verdict(scale_named(job.preference_scale), verdict, submitted.shown_swapped)
     seconds, idle = time_on_task(submitted.created_at, now, form.idle_seconds)
+    annotator_id = submitted.annotator_id or human_annotator_id(session, user)
     annotation: Annotation | None = session.scalar(
         insert_ignoring_conflicts(session, Annotation)
         .values(
             job_id=job.id,
             comparison_id=submitted.comparison_id,
-            annotator_id=human_annotator_id(session, user),
+            annotator_id=annotator_id,
             preference=stored.preference,
             label=stored.label,
             strength=stored.strength,
@@ -369,32 +563,61 @@ def submit_judgment(
     )
     if annotation is None:
         raise JudgingError(409, "A judgment of yours for this comparison is stored already.")
-    settle_comparisons(session, [submitted.comparison_id])
+    settle_comparisons(session, [submitted.comparison_id], finishing=True)
     return annotation
+
+
+def _annotator_of(user: Account) -> ScalarSelect[int]:
+    return (
+        select(Annotator.id)
+        .where(Annotator.user_id == user.id, Annotator.kind == "human")
+        .scalar_subquery()
+    )
 
 
 def _mark_submitted(
     session: Session, user: Account, job: Job, assignment_id: int, now: datetime
-) -> Row[int, bool, datetime] | None:
+) -> Row[int, bool, datetime, int | None] | None:
     """Turn this rater's assignment into a submission; its (comparison_id, shown_swapped,
-    created_at), or None when it was not assigned to them (any more)."""
-    return session.execute(
-        update(Assignment)
-        .where(
-            Assignment.id == assignment_id,
-            Assignment.user_id == user.id,
-            Assignment.job_id == job.id,
-            Assignment.status == "leased",
-        )
-        .values(status="submitted", submitted_at=now)
-        .returning(Assignment.comparison_id, Assignment.shown_swapped, Assignment.created_at)
-        .execution_options(synchronize_session=False)
-    ).first()
+    created_at, the rater's annotator id if they have one), or None when it was not assigned to
+    them (any more)."""
+    values = {
+        "the_assignment": assignment_id,
+        "the_user": user.id,
+        "the_job": job.id,
+        "the_time": now,
+    }
+    return session.execute(_MARK_SUBMITTED, values).first()
+
+
+_MARK_SUBMITTED = (
+    update(Assignment)
+    .where(
+        Assignment.id == bindparam("the_assignment", type_=BigInteger),
+        Assignment.user_id == USER_ID,
+        Assignment.job_id == JOB_ID,
+        Assignment.status == "leased",
+    )
+    .values(
+        status="submitted",
+        submitted_at=bindparam("the_time", type_=Assignment.submitted_at.type),
+    )
+    .returning(
+        Assignment.comparison_id,
+        Assignment.shown_swapped,
+        Assignment.created_at,
+        select(Annotator.id)
+        .where(Annotator.user_id == USER_ID, Annotator.kind == "human")
+        .scalar_subquery()
+        .label("annotator_id"),
+    )
+    .execution_options(synchronize_session=False)
+)
 
 
 def _resubmit_lapsed(
     session: Session, user: Account, job: Job, assignment_id: int, now: datetime
-) -> Row[int, bool, datetime]:
+) -> Row[int, bool, datetime, int | None]:
     """A submission for a lapsed assignment is accepted while the comparison still has room."""
     assignment = _own_assignment(session, user, job, assignment_id)
     if assignment.status == "submitted":
@@ -407,7 +630,12 @@ def _resubmit_lapsed(
         update(Assignment)
         .where(Assignment.id == assignment.id, Assignment.status == "expired")
         .values(status="submitted", submitted_at=now)
-        .returning(Assignment.comparison_id, Assignment.shown_swapped, Assignment.created_at)
+        .returning(
+            Assignment.comparison_id,
+            Assignment.shown_swapped,
+            Assignment.created_at,
+            _annotator_of(user).label("annotator_id"),
+        )
         .execution_options(synchronize_session=False)
     ).first()
     if submitted is None:  # changed under us; the request's rollback undoes the claim

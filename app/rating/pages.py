@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
+from functools import cache
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     ColumnExpressionArgument,
     ScalarSelect,
+    Select,
+    bindparam,
     case,
     exists,
     func,
@@ -37,7 +41,14 @@ from app.db.models import (
 )
 from app.db.scales import Scale, scale_named
 from app.errors import RequestError
-from app.rating.assignment import HUMAN_QUEUE, assign_next, human_comparisons, not_seen_by
+from app.rating.assignment import (
+    HUMAN_QUEUE,
+    JOB_ID,
+    USER_ID,
+    assign_next,
+    human_comparisons,
+    not_seen_by,
+)
 from app.rating.revisions import revisable_judgment
 from app.rating.settings import HumanSettings, settings_from_row
 
@@ -120,11 +131,13 @@ def _midnight() -> datetime:
     return datetime.combine(datetime.now(UTC).date(), time(), tzinfo=UTC)
 
 
-def _rated_today(user_id: int) -> ScalarSelect[int]:
+def _rated_today(
+    user_id: ColumnElement[int] | int, midnight: ColumnElement[datetime] | datetime
+) -> ScalarSelect[int]:
     return (
         select(func.count())
         .select_from(Assignment)
-        .where(Assignment.user_id == user_id, Assignment.submitted_at >= _midnight())
+        .where(Assignment.user_id == user_id, Assignment.submitted_at >= midnight)
         .scalar_subquery()
     )
 
@@ -144,7 +157,7 @@ def _job_waiting(job_id: JobId) -> ScalarSelect[int]:
 
 
 def _left_for_rater(
-    job_id: JobId, user_id: int, gold_mode: ColumnElement[bool] | bool
+    job_id: JobId, user_id: ColumnElement[int] | int, gold_mode: ColumnElement[bool] | bool
 ) -> ColumnElement[int]:
     """Comparisons pick_comparison could still give this rater: open ones they have not seen
     (not gold ones while gold items are served apart) plus, in gold mode, unseen gold items."""
@@ -163,14 +176,20 @@ def _left_for_rater(
 def rater_progress(
     session: Session, user_id: int, job_id: int, human: HumanSettings
 ) -> RaterProgress:
-    today, left, waiting = session.execute(
-        select(
-            _rated_today(user_id),
-            _left_for_rater(job_id, user_id, human.gold_rate > 0),
-            _job_waiting(job_id),
-        )
-    ).one()
+    values = {"the_user": user_id, "the_job": job_id, "midnight": _midnight()}
+    today, left, waiting = session.execute(_progress_template(human.gold_rate > 0), values).one()
     return RaterProgress(today, left, waiting)
+
+
+@cache
+def _progress_template(gold_mode: bool) -> Select[int, int, int]:
+    """The three figures of the rating page in one statement, built once per shape."""
+    midnight = bindparam("midnight", type_=Assignment.submitted_at.type)
+    return select(
+        _rated_today(USER_ID, midnight),
+        _left_for_rater(JOB_ID, USER_ID, gold_mode),
+        _job_waiting(JOB_ID),
+    )
 
 
 def rater_job(
@@ -183,23 +202,30 @@ def rater_job(
 ) -> RaterJobView:
     """The job, its human settings and this rater's guidelines state, if they may rate it (one
     query: pages are hot). With `with_guidelines`, the current guidelines text too."""
+    row = session.execute(
+        _rater_job_template(with_guidelines), {"the_job": job_id, "the_user": user.id}
+    ).first()
+    if row is None:
+        raise RequestError(404, "not_found", "There is no job with this number that you may rate.")
+    job, human_row, seen, text = row
+    return RaterJobView(job, settings_from_row(human_row, settings), seen, text or "")
+
+
+@cache
+def _rater_job_template(with_guidelines: bool) -> Select[Job, JobHumanSettings, int, str]:
     text_column = JobGuidelines.text if with_guidelines else literal("")
     query = (
         select(Job, JobHumanSettings, RaterJob.guidelines_seen, text_column)
-        .join(RaterJob, (RaterJob.job_id == Job.id) & (RaterJob.user_id == user.id))
+        .join(RaterJob, (RaterJob.job_id == Job.id) & (RaterJob.user_id == USER_ID))
         .outerjoin(JobHumanSettings, JobHumanSettings.job_id == Job.id)
-        .where(Job.id == job_id)
+        .where(Job.id == JOB_ID)
     )
     if with_guidelines:
         query = query.outerjoin(
             JobGuidelines,
             (JobGuidelines.job_id == Job.id) & (JobGuidelines.version == Job.guidelines_version),
         )
-    row = session.execute(query).first()
-    if row is None:
-        raise RequestError(404, "not_found", "There is no job with this number that you may rate.")
-    job, human_row, seen, text = row
-    return RaterJobView(job, settings_from_row(human_row, settings), seen, text or "")
+    return query
 
 
 def job_offers(session: Session, user: Account) -> tuple[list[JobOffer], int]:
@@ -218,20 +244,21 @@ def job_offers(session: Session, user: Account) -> tuple[list[JobOffer], int]:
             _left_for_rater(Job.id, user.id, gold_mode),
             _job_waiting(Job.id),
             live_lease,
-            _rated_today(user.id),
+            _rated_today(user.id, _midnight()),
         )
         .join(RaterJob, (RaterJob.job_id == Job.id) & (RaterJob.user_id == user.id))
         .outerjoin(JobHumanSettings, JobHumanSettings.job_id == Job.id)
         .order_by(Job.id)
     ).all()
     offers = [JobOffer(job, left, waiting, bool(lease)) for job, left, waiting, lease, _ in rows]
-    today = rows[0][4] if rows else session.scalar(select(_rated_today(user.id))) or 0
+    today = rows[0][4] if rows else session.scalar(select(_rated_today(user.id, _midnight()))) or 0
     return offers, today
 
 
-def _on_screen(session: Session, assignment: Assignment) -> ComparisonOnScreen:
+@cache
+def _texts_template() -> Select[str, str, str, str, list[dict[str, str]] | None]:
     output_1, output_2 = aliased(Output), aliased(Output)
-    instruction, input_text, text_1, text_2, messages = session.execute(
+    return (
         select(
             Instruction.instruction,
             Instruction.input,
@@ -243,7 +270,13 @@ def _on_screen(session: Session, assignment: Assignment) -> ComparisonOnScreen:
         .join(Instruction, Instruction.id == Comparison.instruction_id)
         .join(output_1, output_1.id == Comparison.output_1_id)
         .join(output_2, output_2.id == Comparison.output_2_id)
-        .where(Comparison.id == assignment.comparison_id)
+        .where(Comparison.id == bindparam("comparison_id", type_=BigInteger))
+    )
+
+
+def _on_screen(session: Session, assignment: Assignment) -> ComparisonOnScreen:
+    instruction, input_text, text_1, text_2, messages = session.execute(
+        _texts_template(), {"comparison_id": assignment.comparison_id}
     ).one()
     if assignment.shown_swapped:
         text_1, text_2 = text_2, text_1

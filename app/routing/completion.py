@@ -19,20 +19,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, case, exists, func, select, update
+from sqlalchemy import Update, and_, bindparam, case, exists, func, select, text, update
 from sqlalchemy.orm import Session
 
-from app.db.models import HUMAN_ROUTES, Assignment, Comparison, Job, Task
+from app.db.dialect import skip_locked_for_share
+from app.db.models import _PENDING, HUMAN_ROUTES, Assignment, Comparison, Job, Task
 from app.routing.escalation import escalate
 from app.routing.webhooks import queue_job_done
 
+# The condition of the partial index ix_comparisons_pending, written as the index has it.
+PENDING = text(_PENDING)
 
-def settle_comparisons(session: Session, comparison_ids: Sequence[int]) -> None:
-    """Recompute the status of these comparisons from their tasks and human judgments, send
-    those an active policy escalates to humans, then settle their jobs."""
-    if not comparison_ids:
-        return
-    ids = list(comparison_ids)
+
+def _settle_comparisons_statement() -> Update:
+    """The status of comparisons (parameter `settled_ids`) from their tasks and judgments."""
     open_task = exists().where(
         Task.comparison_id == Comparison.id, Task.status.in_(("queued", "running"))
     )
@@ -48,24 +48,62 @@ def settle_comparisons(session: Session, comparison_ids: Sequence[int]) -> None:
         Comparison.gold_preference.is_(None),
         submitted < overlap,
     )
-    job_ids = set(
-        session.scalars(
-            update(Comparison)
-            .where(Comparison.id.in_(ids))
-            .values(
-                status=case(
-                    (open_task, "pending"),
-                    (awaiting_humans, "pending"),
-                    (failed_task, "failed"),
-                    else_="done",
-                )
+    return (
+        update(Comparison)
+        .where(Comparison.id.in_(bindparam("settled_ids", expanding=True)))
+        .values(
+            status=case(
+                (open_task, "pending"),
+                (awaiting_humans, "pending"),
+                (failed_task, "failed"),
+                else_="done",
             )
-            .returning(Comparison.job_id)
-            .execution_options(synchronize_session=False)
+        )
+        .returning(Comparison.id, Comparison.job_id, Comparison.route, Comparison.status)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# Built once: every judgment runs it, and building it cost more than running it.
+_SETTLE_COMPARISONS = _settle_comparisons_statement()
+
+
+def settle_comparisons(
+    session: Session, comparison_ids: Sequence[int], *, finishing: bool = False
+) -> None:
+    """Recompute the status of these comparisons from their tasks and human judgments, send
+    those an active policy escalates to humans, then settle their jobs.
+
+    With `finishing`, the caller only added judgments to these comparisons of an active job (a
+    rater's submission): a comparison still pending then changes nothing about its job, whose
+    settling (a lock on the job row every submission would queue behind) is skipped."""
+    if not comparison_ids:
+        return
+    ids = list(comparison_ids)
+    settled = session.execute(_SETTLE_COMPARISONS, {"settled_ids": ids}).all()
+    # Only simulated comparisons just done are escalated (escalate checks again, under lock).
+    if any(row.route == "simulated" and row.status == "done" for row in settled):
+        escalate(session, ids)
+    job_ids = {row.job_id for row in settled if not finishing or row.status != "pending"}
+    if finishing:
+        job_ids = {job_id for job_id in job_ids if not _pending_elsewhere(session, job_id, ids)}
+    settle_jobs(session, job_ids)
+
+
+def _pending_elsewhere(session: Session, job_id: int, settled_ids: list[int]) -> bool:
+    """Whether the job has another pending comparison that no transaction is changing now; it
+    is then share-locked, so it stays pending until this transaction ends: this settling cannot
+    make the job done, and needs no lock on the job row (which every rater's submission would
+    queue behind). When every other pending comparison is being changed, the job is settled
+    under its lock as usual."""
+    other = session.scalar(
+        skip_locked_for_share(
+            select(Comparison.id)
+            .where(Comparison.job_id == job_id, PENDING, Comparison.id.not_in(settled_ids))
+            .limit(1)
         )
     )
-    escalate(session, ids)
-    settle_jobs(session, job_ids)
+    return other is not None
 
 
 def settle_jobs(session: Session, job_ids: Iterable[int]) -> None:

@@ -16,7 +16,13 @@ from sqlalchemy.orm import Session
 from app.accounts.identity import Account
 from app.db.models import Assignment, Comparison, Job, User
 from app.db.session import unit_of_work
-from app.rating.assignment import JudgingError, JudgmentForm, assign_next, submit_judgment
+from app.rating.assignment import (
+    JudgingError,
+    JudgmentForm,
+    assign_next,
+    shown_swapped_for,
+    submit_judgment,
+)
 from app.rating.settings import HumanSettings, human_settings
 from tests.web.conftest import assignments_of, comparison_rows, judgments_of
 
@@ -224,3 +230,67 @@ def _until_a_query_waits_for_a_lock(engine: Engine) -> None:
             connection.rollback()
             threading.Event().wait(0.01)
     raise AssertionError("the second rater's request never waited for the first one's lock")
+
+
+def test_each_lease_shows_the_sides_fixed_for_its_rater_and_comparison(
+    human_job, make_rater, db, engine
+):
+    # On PostgreSQL the lease statement computes the sides itself: they must be the same.
+    job_row = human_job(k=1, rows=comparison_rows(24))
+    rater = make_rater(job_row["id"])
+    for _ in range(24):
+        lease = _as_request(
+            engine, job_row["id"], rater.id, lambda s, job, user: assign_next(s, user, job, LEASE)
+        )
+        assert lease is not None
+        _as_request(
+            engine,
+            job_row["id"],
+            rater.id,
+            lambda s, job, user, lease=lease: submit_judgment(
+                s, user, job, lease.id, JudgmentForm("A")
+            ),
+        )
+    seed = db.get_one(Job, job_row["id"]).seed
+    leases = assignments_of(db, job_row["id"])
+    assert len(leases) == 24
+    assert {lease.shown_swapped for lease in leases} == {True, False}
+    for lease in leases:
+        assert lease.shown_swapped == shown_swapped_for(seed, lease.comparison_id, rater.id)
+
+
+def test_a_job_judged_to_its_end_by_two_raters_at_once_is_done(
+    on_postgres, human_job, make_rater, engine, db
+):
+    """Two raters submit a job's last two comparisons in overlapping transactions: the first
+    sees the other's comparison pending and settles no job (it holds that comparison pending
+    until it commits); the second, once it can go on, sees the first's committed and finishes
+    the job."""
+    if not on_postgres:
+        pytest.skip("overlapping transactions: PostgreSQL only")
+    job_row = human_job(k=1, rows=comparison_rows(2))
+    first, second = make_rater(job_row["id"]), make_rater(job_row["id"])
+    leases = [
+        _as_request(
+            engine, job_row["id"], rater.id, lambda s, job, user: assign_next(s, user, job, LEASE)
+        )
+        for rater in (first, second)
+    ]
+    with Session(engine) as holding:  # the first rater's submission, not committed yet
+        job = holding.get_one(Job, job_row["id"])
+        user = Account.of(holding.get_one(User, first.id))
+        submit_judgment(holding, user, job, leases[0].id, JudgmentForm("A"))
+        thread = threading.Thread(
+            target=_as_request,
+            args=(engine, job_row["id"], second.id),
+            kwargs={
+                "action": lambda s, job, user: submit_judgment(
+                    s, user, job, leases[1].id, JudgmentForm("B")
+                )
+            },
+        )
+        thread.start()
+        _until_a_query_waits_for_a_lock(engine)
+        holding.commit()
+    thread.join(30)
+    assert db.get_one(Job, job_row["id"]).status == "done"
