@@ -27,8 +27,9 @@ from sqlalchemy import Engine
 from app.annotators.builtin import builtin_preference
 from app.annotators.config import AnnotatorConfig, ConfigError, PoolConfig, parse_config
 from app.annotators.parsers import BatchCountMismatch
-from app.annotators.providers import Provider, ProviderError, load_provider_sdks, make_provider
+from app.annotators.providers import Provider, ProviderError, load_providers, make_provider
 from app.annotators.providers.base import LlmResponse
+from app.annotators.providers.http import HttpClients
 from app.annotators.sandbox import TemplateLimits
 from app.annotators.seeding import noisy_preference
 from app.config import Settings
@@ -95,6 +96,7 @@ class Worker:
         self.total = Tally()
         self._configs: dict[str, AnnotatorConfig | PoolConfig] = {}
         self._providers: dict[str, Provider] = {}
+        self._http = HttpClients()  # one pool of connections per provider address
         self._limits: dict[str, AnnotatorLimits] = {}
         self._units: set[asyncio.Task[None]] = set()
         self._outcomes: list[Outcome] = []
@@ -110,7 +112,7 @@ class Worker:
         stop = stop or asyncio.Event()
         self._call_slots = asyncio.Semaphore(self.options.concurrency)
         await self._beat()
-        await asyncio.to_thread(load_provider_sdks)  # seconds of imports, off the event loop
+        await asyncio.to_thread(load_providers)  # imports, off the event loop
         writer = asyncio.create_task(self._writer())
         heartbeat = asyncio.create_task(self._heartbeat())
         summaries = asyncio.create_task(self._summaries())
@@ -195,8 +197,7 @@ class Worker:
                     "when their lease lapses",
                 )
             self.held.clear()
-        for provider in self._providers.values():
-            await provider.close()
+        await self._http.close()
         try:
             await asyncio.to_thread(heartbeats.stopped, self.engine, self.id)
         except Exception:
@@ -402,7 +403,7 @@ class Worker:
 
     def _provider_for(self, unit: Unit) -> Provider:
         if unit.config_sha256 not in self._providers:
-            self._providers[unit.config_sha256] = make_provider(unit.config)
+            self._providers[unit.config_sha256] = make_provider(unit.config, self._http)
         return self._providers[unit.config_sha256]
 
     # -- running a unit ---------------------------------------------------------------------

@@ -26,7 +26,7 @@ def judged_by_llm(researcher, make_job, post_comparisons) -> dict[str, Any]:
 
 def worker_log_lines(database_url: str, **env: str) -> list[str]:
     """`prefarm worker --until-idle` in a subprocess (stderr is a pipe, not a terminal); its
-    log lines."""
+    log lines (after the plain `database: …` line every operator command starts with)."""
     done = subprocess.run(
         [sys.executable, "-m", "app.cli", "worker", "--until-idle", "--concurrency", "4"],
         env={**os.environ, "PREFARM_DATABASE_URL": database_url, **env},
@@ -35,7 +35,9 @@ def worker_log_lines(database_url: str, **env: str) -> list[str]:
         timeout=300,
         check=True,
     )
-    return done.stderr.splitlines()
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith("database: "), lines[:1]
+    return lines[1:]
 
 
 def test_worker_logs_are_json_lines_with_a_summary_and_no_line_per_call(
