@@ -1,10 +1,11 @@
 """Simulated-annotation throughput, end to end (a benchmark, not a test).
 
-    python bench/annotate.py [--concurrency 64 256] [--processes 1] [--repeats 3]
+    python -m bench.annotate [--concurrency 64 256] [--processes 1] [--repeats 3]
                              [--profile DIR]
 
 805 AlpacaEval comparisons (alpaca-7b vs gpt4_1106_preview) are queued in a fresh PostgreSQL
-database (PREFARM_BENCH_PG names the server; the database `prefarm_annotate_bench` is recreated),
+database (PREFARM_BENCH_PG names the server; the database `prefarm_annotate_bench`, or
+PREFARM_BENCH_ANNOTATE_DATABASE, is recreated),
 then judged by a real `prefarm worker --processes N` against the fake provider
 (tests/fakes/llm_server.py, its own process) answering after 200 ms. The clock runs from the
 moment the queued job is switched to active (workers already idle and polling) until the last
@@ -155,9 +156,9 @@ def bare_load(url: str, bodies_file: str, concurrency: int) -> None:
 def provider_ceiling(url: str, bodies_file: str, concurrency: int) -> float:
     """Requests/s the fake provider serves to a bare client in another process."""
     output = subprocess.run(
-        [sys.executable, __file__, "--bare-load", bodies_file, "--url", url,
+        [sys.executable, "-m", "bench.annotate", "--bare-load", bodies_file, "--url", url,
          "--concurrency", str(concurrency)],
-        check=True, capture_output=True, text=True,
+        check=True, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1],
     ).stdout  # fmt: skip
     result = json.loads(output.strip().splitlines()[-1])
     return result["requests"] / result["seconds"]
@@ -208,7 +209,7 @@ def run_once(  # type: ignore[no-untyped-def]
             for pid in pids:
                 out = Path(args.profile) / f"worker-c{concurrency}-r{run}-{pid}.txt"
                 processes.append(subprocess.Popen(
-                    ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "250",
+                    [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "--format", "raw", "--rate", "250",
                      "--output", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 ))  # fmt: skip
             time.sleep(1)
@@ -258,7 +259,9 @@ def main() -> None:
     if args.bare_load:
         return bare_load(args.url, args.bare_load, args.concurrency[0])
 
-    database_url = fresh_database("prefarm_annotate_bench")
+    database_url = fresh_database(
+        os.environ.get("PREFARM_BENCH_ANNOTATE_DATABASE", "prefarm_annotate_bench")
+    )
     engine = make_engine(database_url)
     upgrade(engine)
     with unit_of_work(engine) as session:

@@ -97,6 +97,7 @@ class Worker:
         self._configs: dict[str, AnnotatorConfig | PoolConfig] = {}
         self._providers: dict[str, Provider] = {}
         self._http = HttpClients()  # one pool of connections per provider address
+        self._webhook_client: httpx.AsyncClient | None = None  # made when first needed
         self._limits: dict[str, AnnotatorLimits] = {}
         self._units: set[asyncio.Task[None]] = set()
         self._outcomes: list[Outcome] = []
@@ -198,6 +199,8 @@ class Worker:
                 )
             self.held.clear()
         await self._http.close()
+        if self._webhook_client is not None:
+            await self._webhook_client.aclose()
         try:
             await asyncio.to_thread(heartbeats.stopped, self.engine, self.id)
         except Exception:
@@ -237,9 +240,12 @@ class Worker:
                 await asyncio.wait_for(stop.wait(), timeout=max(1.0, self.options.poll_seconds))
 
     async def _send_webhooks(self) -> None:
+        # One client for the worker's life: making one (TLS context, .netrc) costs tens of ms
+        # of CPU, which polling every second would spend again and again.
+        if self._webhook_client is None:
+            self._webhook_client = httpx.AsyncClient(follow_redirects=False)
         try:
-            async with httpx.AsyncClient(follow_redirects=False) as client:
-                await deliver_due(self.engine, client, self.options.webhooks)
+            await deliver_due(self.engine, self._webhook_client, self.options.webhooks)
         except Exception:  # the database is away: the calls stay queued
             log.exception("sending webhooks failed; retrying")
 
