@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
+from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 import orjson
@@ -23,27 +24,32 @@ from app.annotators.providers.base import LlmResponse, ProviderError, status_err
 class HttpClients:
     """aiohttp sessions by origin (scheme, host, port), made on first use inside the running
     event loop. Connections are kept alive and reused across calls and configs; the worker
-    closes them all when it stops."""
+    closes them all when it stops.
+
+    The proxy (HTTPS_PROXY, HTTP_PROXY, NO_PROXY, as the SDKs honoured them) is looked up once
+    per origin: aiohttp's own `trust_env` reads the environment and ~/.netrc on every request."""
 
     def __init__(self) -> None:
-        self._sessions: dict[str, aiohttp.ClientSession] = {}
+        self._sessions: dict[str, tuple[aiohttp.ClientSession, str | None]] = {}
 
-    def session(self, url: str) -> aiohttp.ClientSession:
+    def session(self, url: str) -> tuple[aiohttp.ClientSession, str | None]:
+        """The origin's session and the proxy to reach it through (None: direct)."""
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
-        session = self._sessions.get(origin)
-        if session is None or session.closed:
+        known = self._sessions.get(origin)
+        if known is None or known[0].closed:
             session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=60),
-                trust_env=True,  # HTTPS_PROXY and friends, as the SDKs honoured them
                 auto_decompress=True,
             )
-            self._sessions[origin] = session
-        return session
+            bypass = parts.hostname is None or proxy_bypass(parts.hostname)
+            proxy = None if bypass else getproxies().get(parts.scheme)
+            known = self._sessions[origin] = (session, proxy)
+        return known
 
     async def close(self) -> None:
         sessions, self._sessions = list(self._sessions.values()), {}
-        for session in sessions:
+        for session, _ in sessions:
             await session.close()
 
 
@@ -69,9 +75,15 @@ async def post_json(
 ) -> LlmResponse:
     """POST `body` as JSON and read the answer with `read`. Transient failures (408, 409, 429,
     5xx, timeouts, dropped connections, malformed answers) raise transient ProviderErrors."""
+    session, proxy = clients.session(url)
     try:
-        async with clients.session(url).post(
-            url, data=orjson.dumps(body), headers=headers, timeout=timeout, allow_redirects=False
+        async with session.post(
+            url,
+            data=orjson.dumps(body),
+            headers=headers,
+            timeout=timeout,
+            allow_redirects=False,
+            proxy=proxy,
         ) as response:
             payload = await response.read()
             status, response_headers = response.status, response.headers
