@@ -208,8 +208,9 @@ def run_once(  # type: ignore[no-untyped-def]
             pids = workers.read_text().split() if args.processes > 1 else [processes[0].pid]
             for pid in pids:
                 out = Path(args.profile) / f"worker-c{concurrency}-r{run}-{pid}.txt"
+                py_spy = str(Path(sys.executable).parent / "py-spy")
                 processes.append(subprocess.Popen(
-                    [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "--format", "raw", "--rate", "250",
+                    [py_spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "250",
                      "--output", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 ))  # fmt: skip
             time.sleep(1)
