@@ -167,9 +167,7 @@ class FakeLLM:
         finally:
             self.in_flight -= 1
 
-    async def _handle(
-        self, api: str, request: dict[str, Any], send: Any, peer: Any = None
-    ) -> None:
+    async def _handle(self, api: str, request: dict[str, Any], send: Any, peer: Any = None) -> None:
         prompt = _prompt_text(api, request)
         if self.record:
             client = (str(peer[0]), int(peer[1])) if peer else None
