@@ -136,7 +136,8 @@ class Worker:
                 wanted = min(room, self.options.claim_batch)
                 got = 0
                 idle = not self.held  # before claiming: every result so far is committed
-                if wanted >= min(self.options.claim_batch, self.options.concurrency):
+                claimed = wanted >= min(self.options.claim_batch, self.options.concurrency)
+                if claimed:
                     try:
                         claim = await asyncio.to_thread(
                             store.claim, self.engine, self.id, wanted, self.options.lease_seconds
@@ -157,7 +158,10 @@ class Worker:
                     await self._send_webhooks()  # what finishing the last tasks queued
                     break
                 if got < wanted or wanted <= 0:
-                    await self._wait_for_room(stop)
+                    # A claim that came back short found the queue drained (for now): poll,
+                    # instead of claiming again as each running call finishes.
+                    drained = claimed and got < wanted
+                    await self._wait_for_room(stop, drained)
         finally:
             summaries.cancel()
             if webhooks is not None:  # let calls in flight finish: a cancelled one would wait
@@ -165,14 +169,15 @@ class Worker:
                 await asyncio.gather(webhooks, return_exceptions=True)
             await self._shut_down(writer, heartbeat)
 
-    async def _wait_for_room(self, stop: asyncio.Event) -> None:
+    async def _wait_for_room(self, stop: asyncio.Event, drained: bool) -> None:
         self._capacity_freed.clear()
-        waiters = [
-            asyncio.create_task(stop.wait()),
-            asyncio.create_task(self._capacity_freed.wait()),
-        ]
+        waiters = [asyncio.create_task(stop.wait())]
+        if not drained:
+            waiters.append(asyncio.create_task(self._capacity_freed.wait()))
         timeout = (
-            self.options.poll_seconds if not self.held else min(self.options.poll_seconds, 0.1)
+            self.options.poll_seconds
+            if drained or not self.held
+            else min(self.options.poll_seconds, 0.1)
         )
         _, pending = await asyncio.wait(waiters, timeout=timeout, return_when="FIRST_COMPLETED")
         for waiter in pending:
