@@ -80,21 +80,15 @@ def test_sigterm_finishes_or_releases_every_task(
 
 
 @pytest.fixture
-def several_workers_share_a_queue(on_postgres: bool) -> None:
+def shared_queue(on_postgres: bool) -> None:
+    """Several workers on one queue: PostgreSQL only."""
     if not on_postgres:
         pytest.skip("several worker processes claim with FOR UPDATE SKIP LOCKED: PostgreSQL only")
 
 
 @pytest.mark.postgres_only
 def test_sigkill_mid_run_loses_and_duplicates_nothing(
-    several_workers_share_a_queue,
-    fake_llm,
-    researcher,
-    make_job,
-    post_comparisons,
-    engine,
-    database_url,
-    db,
+    shared_queue, fake_llm, researcher, make_job, post_comparisons, engine, database_url, db
 ):
     fake_llm.latency = 0.05
     job = make_job(researcher, annotators=["openai_label", "anthropic_label"])
@@ -184,14 +178,7 @@ def test_no_worker_runs_inside_the_server_when_switched_off(
 
 @pytest.mark.postgres_only
 def test_several_processes_of_one_command_judge_every_task_once(
-    several_workers_share_a_queue,
-    fake_llm,
-    researcher,
-    make_job,
-    post_comparisons,
-    engine,
-    database_url,
-    db,
+    shared_queue, fake_llm, researcher, make_job, post_comparisons, engine, database_url, db
 ):
     fake_llm.latency = 0.02
     job = make_job(researcher, annotators=["openai_label"])
