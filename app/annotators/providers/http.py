@@ -39,7 +39,9 @@ class HttpClients:
         known = self._sessions.get(origin)
         if known is None or known[0].closed:
             session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=60),
+                # Idle connections are dropped after 4 s, before servers that keep them for
+                # 5 s (uvicorn's default: vLLM and most gateways) close them under a request.
+                connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=4.0),
                 auto_decompress=True,
             )
             bypass = parts.hostname is None or proxy_bypass(parts.hostname)
