@@ -299,11 +299,7 @@ class Worker:
                     await asyncio.sleep(1)
                     self._flush_wanted.set()
                     continue
-                for job_id, state in fresh.items():
-                    local = self.jobs.get(job_id)
-                    if local is not None:
-                        state.spent_usd = max(state.spent_usd, local.spent_usd)
-                    self.jobs[job_id] = state
+                self._refresh_jobs(fresh)
                 for outcome in outcomes:
                     self.held.pop(outcome.task.id, None)
                 self._unwritten -= len(outcomes)
@@ -328,12 +324,21 @@ class Worker:
 
     # -- from claimed tasks to units --------------------------------------------------------
 
-    async def _accept(self, claim: Claim) -> None:
-        for job_id, state in claim.jobs.items():
+    def _refresh_jobs(self, fresh: dict[int, JobState]) -> None:
+        """Take the jobs' state as the database has it, in place: a unit holding a job's state
+        across its call adds the call's price to the live object, so no price is lost when a
+        write or claim brings fresher state meanwhile (what was spent locally and not yet
+        written stays counted)."""
+        for job_id, state in fresh.items():
             local = self.jobs.get(job_id)
-            if local is not None:
-                state.spent_usd = max(state.spent_usd, local.spent_usd)
-            self.jobs[job_id] = state
+            if local is None:
+                self.jobs[job_id] = state
+                continue
+            local.status, local.budget_usd, local.seed = state.status, state.budget_usd, state.seed
+            local.spent_usd = max(state.spent_usd, local.spent_usd)
+
+    async def _accept(self, claim: Claim) -> None:
+        self._refresh_jobs(claim.jobs)
         immediate: list[Outcome] = []
         units: list[Unit] = []
         batches: dict[tuple[int, int], list[ClaimedTask]] = defaultdict(list)
