@@ -271,21 +271,48 @@ def worker(
     until_idle: Annotated[
         bool, typer.Option("--until-idle", help="Exit once no task is left to claim")
     ] = False,
+    processes: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Worker processes to run, each with --concurrency calls in flight"
+        ),
+    ] = 1,
 ) -> None:
     """Run simulated-annotation tasks and webhook deliveries (any number of these, on any
     machines). SIGTERM finishes or releases the running tasks, then exits."""
-    from app.config import get_settings
-    from app.worker.process import run_process
-    from app.worker.runner import WorkerOptions
+    from functools import partial
+
+    from app.worker.process import run_processes
 
     _configure_logging()
     engine = open_engine()
     ensure_schema(engine)
-    options = WorkerOptions.from_settings(
-        get_settings(), concurrency=concurrency, claim_batch=claim_batch
-    )
-    done = run_process(engine, options, until_idle=until_idle)
+    engine.dispose()
+    if processes == 1:
+        done = _run_worker(concurrency, claim_batch, until_idle)
+    else:
+        child = partial(_run_worker, concurrency, claim_batch, until_idle, child=True)
+        done = run_processes(processes, child)
     typer.echo(f"worker stopped; {done} tasks completed")
+
+
+def _run_worker(
+    concurrency: int | None, claim_batch: int | None, until_idle: bool, *, child: bool = False
+) -> int:
+    """One worker until it stops (also the body of each `--processes` child, a fresh
+    interpreter that configures its own logging)."""
+    from app.config import get_settings
+    from app.db.engine import get_engine
+    from app.worker.process import run_process
+    from app.worker.runner import WorkerOptions
+
+    if child:
+        _configure_logging()
+    settings = get_settings()
+    options = WorkerOptions.from_settings(
+        settings, concurrency=concurrency, claim_batch=claim_batch
+    )
+    return run_process(get_engine(database_url()), options, until_idle=until_idle)
 
 
 @workers_cli.command("list")
@@ -363,3 +390,6 @@ def demo(
 
 # What the `prefarm.commands` entry points name: the client's `prefarm` asks it for a command.
 operator_group = typer.main.get_group(operator_cli)
+
+if __name__ == "__main__":  # `python -m app.cli worker …`: the operator commands alone
+    operator_group()

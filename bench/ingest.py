@@ -1,14 +1,21 @@
-"""Ingest throughput: 200,000 fresh comparisons posted as NDJSON batches to a served prefarm on
+"""Ingest throughput: 200,000 comparisons posted as NDJSON batches to a served prefarm on
 PostgreSQL, against a raw COPY of the same rows into scratch tables in the same run.
 
     python -m bench.ingest [--rows 200000] [--batch 10000] [--clients 2] [--workers 2]
-                           [--max-chars N]
+                           [--max-chars N] [--texts distinct repeated]
+
+Two kinds of rows: `distinct` (every instruction and output a new text: content addressing
+saves nothing) and `repeated` (the 805 AlpacaEval instructions and their outputs over and over,
+as when many jobs compare the same generators: most texts are stored once). The database
+`prefarm_bench_ingest` (or PREFARM_BENCH_INGEST_DATABASE) is recreated for each kind.
+Target (issue 16): API >= 0.6 x the raw COPY's rate with all texts distinct.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import time
 import uuid
 
@@ -19,9 +26,11 @@ import psycopg
 from bench.common import alpaca_outputs, fresh_database, prefarm, researcher_token, served
 
 
-def make_rows(count: int, max_chars: int | None = None) -> list[dict[str, object]]:
-    """Fresh instructions and outputs built from the AlpacaEval texts (their real lengths, or cut
-    to `max_chars`)."""
+def make_rows(
+    count: int, max_chars: int | None = None, distinct: bool = True
+) -> list[dict[str, object]]:
+    """Instructions and outputs built from the AlpacaEval texts (their real lengths, or cut to
+    `max_chars`): made unique per row (`distinct`), or repeated as they are."""
     texts = [
         {**t, "output": t["output"][:max_chars], "instruction": t["instruction"][:max_chars]}
         for t in alpaca_outputs()
@@ -29,13 +38,15 @@ def make_rows(count: int, max_chars: int | None = None) -> list[dict[str, object
     rows = []
     for n in range(count):
         a, b = texts[n % len(texts)], texts[(n * 7 + 3) % len(texts)]
+        tag = f" (variant {n})" if distinct else ""
+        mark = f"\n\n[{n}]" if distinct else ""
         rows.append(
             {
                 "id": f"bench-{n}",
-                "instruction": f"{a['instruction']} (variant {n})",
+                "instruction": f"{a['instruction']}{tag}",
                 "input": "",
-                "output_1": f"{a['output']}\n\n[{n}]",
-                "output_2": f"{b['output']}\n\n[{n}]",
+                "output_1": f"{a['output']}{mark}",
+                "output_2": f"{b['output']}{mark}",
                 "generator_1": a["generator"],
                 "generator_2": b["generator"],
             }
@@ -106,17 +117,27 @@ def main() -> None:
     parser.add_argument(
         "--max-chars", type=int, default=None, help="cut texts to this length (default: as real)"
     )
+    parser.add_argument(
+        "--texts", nargs="+", choices=("distinct", "repeated"), default=["distinct", "repeated"]
+    )
     args = parser.parse_args()
+    for kind in args.texts:
+        measure(args, distinct=kind == "distinct")
 
-    database_url = fresh_database("prefarm_bench_ingest")
+
+def measure(args: argparse.Namespace, distinct: bool) -> None:
+    database_url = fresh_database(
+        os.environ.get("PREFARM_BENCH_INGEST_DATABASE", "prefarm_bench_ingest")
+    )
     prefarm(database_url, "db", "upgrade")
     token = researcher_token(database_url)
-    rows = make_rows(args.rows, args.max_chars)
+    rows = make_rows(args.rows, args.max_chars, distinct)
     bodies = [
         b"\n".join(orjson.dumps(row) for row in rows[start : start + args.batch])
         for start in range(0, len(rows), args.batch)
     ]
     megabytes = sum(len(body) for body in bodies) / 1e6
+    load = os.getloadavg()[0]
     with served(
         database_url, workers=args.workers, extra_env={"PREFARM_INPROCESS_WORKER": "false"}
     ) as url:
@@ -127,10 +148,14 @@ def main() -> None:
         ).json()
         api_seconds = asyncio.run(post_batches(url, token, job["id"], bodies, args.clients))
     copy_seconds = raw_copy_seconds(database_url, rows)
-    print(f"rows: {args.rows:,} in batches of {args.batch:,} ({megabytes:.0f} MB of NDJSON)")
-    print(f"API ingest:  {api_seconds:6.2f} s  {args.rows / api_seconds:9,.0f} comparisons/s")
-    print(f"raw COPY:    {copy_seconds:6.2f} s  {args.rows / copy_seconds:9,.0f} rows/s")
-    print(f"API / COPY time ratio: {api_seconds / copy_seconds:.2f}x")
+    kind = "distinct texts" if distinct else "repeated texts"
+    print(
+        f"{kind}: {args.rows:,} rows in batches of {args.batch:,} ({megabytes:.0f} MB of "
+        f"NDJSON); load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+    )
+    print(f"  API ingest:  {api_seconds:6.2f} s  {args.rows / api_seconds:9,.0f} comparisons/s")
+    print(f"  raw COPY:    {copy_seconds:6.2f} s  {args.rows / copy_seconds:9,.0f} rows/s")
+    print(f"  API rate / COPY rate: {copy_seconds / api_seconds:.2f}")
 
 
 if __name__ == "__main__":

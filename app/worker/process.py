@@ -1,12 +1,18 @@
-"""Running workers: as a process of its own (`prefarm worker`), or as a thread inside the API
-server (SQLite, one machine; app.server starts it)."""
+"""Running workers: as a process of its own (`prefarm worker`), as several
+(`prefarm worker --processes N`), or as a thread inside the API server (SQLite, one machine;
+app.server starts it)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+import os
 import signal
 import threading
+from collections.abc import Callable
+from multiprocessing.queues import SimpleQueue
+from types import FrameType
 
 from sqlalchemy import Engine
 
@@ -29,6 +35,43 @@ def run_process(engine: Engine, options: WorkerOptions, *, until_idle: bool = Fa
 
     asyncio.run(main())
     return worker.completed
+
+
+def run_processes(count: int, work: Callable[[], int]) -> int:
+    """Run `work` (one worker until it stops; returns its completed tasks) in `count` fresh
+    processes, each with its own event loop and database connections: one Python process is
+    bound to one core. SIGTERM/SIGINT are passed on to every child. Returns the sum."""
+    context = multiprocessing.get_context("spawn")  # nothing of this process is inherited
+    results: SimpleQueue[int] = context.SimpleQueue()
+    children = [
+        context.Process(target=_child, args=(work, results), name=f"prefarm-worker-{n}")
+        for n in range(count)
+    ]
+    for child in children:
+        child.start()
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        for child in children:
+            if child.pid is not None and child.is_alive():
+                os.kill(child.pid, signal.SIGTERM)
+
+    previous = {
+        signum: signal.signal(signum, forward) for signum in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        for child in children:
+            child.join()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    completed = 0
+    while not results.empty():
+        completed += results.get()
+    return completed
+
+
+def _child(work: Callable[[], int], results: SimpleQueue[int]) -> None:
+    results.put(work())
 
 
 class BackgroundWorker:

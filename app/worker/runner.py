@@ -27,8 +27,9 @@ from sqlalchemy import Engine
 from app.annotators.builtin import builtin_preference
 from app.annotators.config import AnnotatorConfig, ConfigError, PoolConfig, parse_config
 from app.annotators.parsers import BatchCountMismatch
-from app.annotators.providers import Provider, ProviderError, load_provider_sdks, make_provider
+from app.annotators.providers import Provider, ProviderError, load_providers, make_provider
 from app.annotators.providers.base import LlmResponse
+from app.annotators.providers.http import HttpClients
 from app.annotators.sandbox import TemplateLimits
 from app.annotators.seeding import noisy_preference
 from app.config import Settings
@@ -42,7 +43,10 @@ from app.worker.units import Call, Unit, annotation_rows, direct_annotation, pla
 from app.worker.webhooks import WebhookOptions, deliver_due
 
 log = logging.getLogger("prefarm.worker")
-FLUSH_SECONDS = 0.05
+# Results are written in batches: when `concurrency` of them wait, when every task held has
+# its result, or FLUSH_SECONDS after the first one, whichever comes first. Every write costs
+# about ten statements whatever its size, so fewer, larger writes cost less per judgment.
+FLUSH_SECONDS = 0.2
 MAX_CLAIM_RETRY_SECONDS = 30.0
 
 
@@ -95,11 +99,15 @@ class Worker:
         self.total = Tally()
         self._configs: dict[str, AnnotatorConfig | PoolConfig] = {}
         self._providers: dict[str, Provider] = {}
+        self._http = HttpClients()  # one pool of connections per provider address
+        self._webhook_client: httpx.AsyncClient | None = None  # made when first needed
         self._limits: dict[str, AnnotatorLimits] = {}
         self._units: set[asyncio.Task[None]] = set()
         self._outcomes: list[Outcome] = []
         self._cache_rows: list[dict[str, Any]] = []
         self._flush_wanted = asyncio.Event()
+        self._write_now = asyncio.Event()
+        self._unwritten = 0  # tasks held only until their result is written
         self._capacity_freed = asyncio.Event()
         self._closing = False
 
@@ -110,7 +118,7 @@ class Worker:
         stop = stop or asyncio.Event()
         self._call_slots = asyncio.Semaphore(self.options.concurrency)
         await self._beat()
-        await asyncio.to_thread(load_provider_sdks)  # seconds of imports, off the event loop
+        await asyncio.to_thread(load_providers)  # imports, off the event loop
         writer = asyncio.create_task(self._writer())
         heartbeat = asyncio.create_task(self._heartbeat())
         summaries = asyncio.create_task(self._summaries())
@@ -120,11 +128,16 @@ class Worker:
         failed_claims = 0
         try:
             while not stop.is_set():
-                room = 2 * self.options.concurrency - len(self.held)
+                # A task whose result waits for the writer needs no call slot: it does not
+                # hold back the next claim (up to twice the usual number of tasks held).
+                concurrency = self.options.concurrency
+                waiting = len(self.held) - self._unwritten
+                room = min(2 * concurrency - waiting, 4 * concurrency - len(self.held))
                 wanted = min(room, self.options.claim_batch)
                 got = 0
                 idle = not self.held  # before claiming: every result so far is committed
-                if wanted >= min(self.options.claim_batch, self.options.concurrency):
+                claimed = wanted >= min(self.options.claim_batch, self.options.concurrency)
+                if claimed:
                     try:
                         claim = await asyncio.to_thread(
                             store.claim, self.engine, self.id, wanted, self.options.lease_seconds
@@ -145,7 +158,10 @@ class Worker:
                     await self._send_webhooks()  # what finishing the last tasks queued
                     break
                 if got < wanted or wanted <= 0:
-                    await self._wait_for_room(stop)
+                    # A claim that came back short found the queue drained (for now): poll,
+                    # instead of claiming again as each running call finishes.
+                    drained = claimed and got < wanted
+                    await self._wait_for_room(stop, drained)
         finally:
             summaries.cancel()
             if webhooks is not None:  # let calls in flight finish: a cancelled one would wait
@@ -153,14 +169,15 @@ class Worker:
                 await asyncio.gather(webhooks, return_exceptions=True)
             await self._shut_down(writer, heartbeat)
 
-    async def _wait_for_room(self, stop: asyncio.Event) -> None:
+    async def _wait_for_room(self, stop: asyncio.Event, drained: bool) -> None:
         self._capacity_freed.clear()
-        waiters = [
-            asyncio.create_task(stop.wait()),
-            asyncio.create_task(self._capacity_freed.wait()),
-        ]
+        waiters = [asyncio.create_task(stop.wait())]
+        if not drained:
+            waiters.append(asyncio.create_task(self._capacity_freed.wait()))
         timeout = (
-            self.options.poll_seconds if not self.held else min(self.options.poll_seconds, 0.1)
+            self.options.poll_seconds
+            if drained or not self.held
+            else min(self.options.poll_seconds, 0.1)
         )
         _, pending = await asyncio.wait(waiters, timeout=timeout, return_when="FIRST_COMPLETED")
         for waiter in pending:
@@ -195,8 +212,9 @@ class Worker:
                     "when their lease lapses",
                 )
             self.held.clear()
-        for provider in self._providers.values():
-            await provider.close()
+        await self._http.close()
+        if self._webhook_client is not None:
+            await self._webhook_client.aclose()
         try:
             await asyncio.to_thread(heartbeats.stopped, self.engine, self.id)
         except Exception:
@@ -236,9 +254,12 @@ class Worker:
                 await asyncio.wait_for(stop.wait(), timeout=max(1.0, self.options.poll_seconds))
 
     async def _send_webhooks(self) -> None:
+        # One client for the worker's life: making one (TLS context, .netrc) costs tens of ms
+        # of CPU, which polling every second would spend again and again.
+        if self._webhook_client is None:
+            self._webhook_client = httpx.AsyncClient(follow_redirects=False)
         try:
-            async with httpx.AsyncClient(follow_redirects=False) as client:
-                await deliver_due(self.engine, client, self.options.webhooks)
+            await deliver_due(self.engine, self._webhook_client, self.options.webhooks)
         except Exception:  # the database is away: the calls stay queued
             log.exception("sending webhooks failed; retrying")
 
@@ -260,9 +281,11 @@ class Worker:
     async def _writer(self) -> None:
         while True:
             await self._flush_wanted.wait()
-            if not self._closing:
-                await asyncio.sleep(FLUSH_SECONDS)  # let a few more results join this write
+            if not self._closing:  # let more results join this write
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._write_now.wait(), timeout=FLUSH_SECONDS)
             self._flush_wanted.clear()
+            self._write_now.clear()
             outcomes, self._outcomes = self._outcomes, []
             cache_rows, self._cache_rows = self._cache_rows, []
             if outcomes or cache_rows:
@@ -276,13 +299,10 @@ class Worker:
                     await asyncio.sleep(1)
                     self._flush_wanted.set()
                     continue
-                for job_id, state in fresh.items():
-                    local = self.jobs.get(job_id)
-                    if local is not None:
-                        state.spent_usd = max(state.spent_usd, local.spent_usd)
-                    self.jobs[job_id] = state
+                self._refresh_jobs(fresh)
                 for outcome in outcomes:
                     self.held.pop(outcome.task.id, None)
+                self._unwritten -= len(outcomes)
                 for tally in (self.tally, self.total):
                     tally.count(outcomes)
                 self.completed += sum(1 for o in outcomes if o.kind == "done")
@@ -295,16 +315,30 @@ class Worker:
     ) -> None:
         self._outcomes.extend(outcomes)
         self._cache_rows.extend(cache_rows or [])
+        self._unwritten += len(outcomes)
         self._flush_wanted.set()
+        waiting = len(self._outcomes)
+        if waiting >= self.options.concurrency or self._unwritten >= len(self.held):
+            self._write_now.set()
+        self._capacity_freed.set()  # its call slot is free: there may be room to claim
 
     # -- from claimed tasks to units --------------------------------------------------------
 
-    async def _accept(self, claim: Claim) -> None:
-        for job_id, state in claim.jobs.items():
+    def _refresh_jobs(self, fresh: dict[int, JobState]) -> None:
+        """Take the jobs' state as the database has it, in place: a unit holding a job's state
+        across its call adds the call's price to the live object, so no price is lost when a
+        write or claim brings fresher state meanwhile (what was spent locally and not yet
+        written stays counted)."""
+        for job_id, state in fresh.items():
             local = self.jobs.get(job_id)
-            if local is not None:
-                state.spent_usd = max(state.spent_usd, local.spent_usd)
-            self.jobs[job_id] = state
+            if local is None:
+                self.jobs[job_id] = state
+                continue
+            local.status, local.budget_usd, local.seed = state.status, state.budget_usd, state.seed
+            local.spent_usd = max(state.spent_usd, local.spent_usd)
+
+    async def _accept(self, claim: Claim) -> None:
+        self._refresh_jobs(claim.jobs)
         immediate: list[Outcome] = []
         units: list[Unit] = []
         batches: dict[tuple[int, int], list[ClaimedTask]] = defaultdict(list)
@@ -402,7 +436,7 @@ class Worker:
 
     def _provider_for(self, unit: Unit) -> Provider:
         if unit.config_sha256 not in self._providers:
-            self._providers[unit.config_sha256] = make_provider(unit.config)
+            self._providers[unit.config_sha256] = make_provider(unit.config, self._http)
         return self._providers[unit.config_sha256]
 
     # -- running a unit ---------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """A fake LLM provider: a real HTTP server on 127.0.0.1 that speaks the OpenAI chat-completions
 API (text, JSON mode, logprobs, tool calls) and the Anthropic messages API (text, tool use).
 
-The real `openai` and `anthropic` SDKs talk to it through `base_url`. It judges the comparisons
-in the prompts it receives with a scripted judge, waits `latency` seconds per request, and can
-inject faults: 429 with Retry-After, 500, or hanging past the client's timeout.
+The workers' providers reach it through `base_url` (or `OPENAI_BASE_URL` / `ANTHROPIC_BASE_URL`).
+It judges the comparisons in the prompts it receives with a scripted judge, waits `latency`
+seconds per request, and can inject faults: 429 with Retry-After, 500, or hanging past the
+client's timeout. It records each request's client address (one per connection).
 
 Run alone (for benchmarks): `python -m tests.fakes.llm_server --latency 0.2` prints its URL.
 """
@@ -74,6 +75,7 @@ class Request:
     body: dict[str, Any]
     prompt: str
     at: float
+    peer: tuple[str, int] | None = None  # the client's address: one per connection
 
 
 @dataclass
@@ -161,14 +163,15 @@ class FakeLLM:
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            await self._handle(api, orjson.loads(body), send)
+            await self._handle(api, orjson.loads(body), send, scope.get("client"))
         finally:
             self.in_flight -= 1
 
-    async def _handle(self, api: str, request: dict[str, Any], send: Any) -> None:
+    async def _handle(self, api: str, request: dict[str, Any], send: Any, peer: Any = None) -> None:
         prompt = _prompt_text(api, request)
         if self.record:
-            self.requests.append(Request(api, request, prompt, time.time()))
+            client = (str(peer[0]), int(peer[1])) if peer else None
+            self.requests.append(Request(api, request, prompt, time.time(), client))
         fault = self._next_fault()
         if self.latency:
             await asyncio.sleep(self.latency)

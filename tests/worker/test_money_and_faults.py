@@ -112,6 +112,21 @@ def test_rate_limits_and_server_errors_are_retried(
     assert db.scalar(select(Task.attempts)) == 3
 
 
+def test_a_refused_request_fails_at_once_with_the_providers_message(
+    fake_llm, researcher, make_job, post_comparisons, run_worker, db
+):
+    fake_llm.fail_next(1, "401")
+    job = make_job(researcher, annotators=["anthropic_label"])
+    post_comparisons(researcher, job["id"], marked_pairs(1))
+
+    run_worker()
+
+    task = db.scalars(select(Task)).one()
+    assert (task.status, task.attempts) == ("failed", 1)
+    assert task.last_error == "HTTP 401: injected 401"
+    assert len(fake_llm.requests) == 1
+
+
 def test_retry_after_is_honoured(fake_llm, researcher, make_job, post_comparisons, run_worker, db):
     fake_llm.fail_next(1, "429", retry_after=30)
     job = make_job(researcher, annotators=["anthropic_label"])

@@ -1,5 +1,5 @@
-"""Every provider kind and parser, through the real SDKs and the fake provider: the stored
-preference is in the comparison's own frame whichever side was shown first."""
+"""Every provider kind and parser, through the providers' HTTP clients and the fake provider:
+the stored preference is in the comparison's own frame whichever side was shown first."""
 
 from __future__ import annotations
 

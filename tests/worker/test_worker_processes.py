@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from app.config import Settings
-from app.db.models import Annotation, Task
+from app.db.models import Annotation, Task, WorkerHeartbeat
 from app.server import create_app
 from tests.fakes.fixtures import expected_preference, marked_pairs
 
@@ -79,12 +79,17 @@ def test_sigterm_finishes_or_releases_every_task(
     assert db.scalar(select(func.count()).select_from(Annotation)) == 60
 
 
-@pytest.mark.postgres_only
-def test_sigkill_mid_run_loses_and_duplicates_nothing(
-    on_postgres, fake_llm, researcher, make_job, post_comparisons, engine, database_url, db
-):
+@pytest.fixture
+def shared_queue(on_postgres: bool) -> None:
+    """Several workers on one queue: PostgreSQL only."""
     if not on_postgres:
         pytest.skip("several worker processes claim with FOR UPDATE SKIP LOCKED: PostgreSQL only")
+
+
+@pytest.mark.postgres_only
+def test_sigkill_mid_run_loses_and_duplicates_nothing(
+    shared_queue, fake_llm, researcher, make_job, post_comparisons, engine, database_url, db
+):
     fake_llm.latency = 0.05
     job = make_job(researcher, annotators=["openai_label", "anthropic_label"])
     post_comparisons(researcher, job["id"], marked_pairs(150))
@@ -169,3 +174,37 @@ def test_no_worker_runs_inside_the_server_when_switched_off(
     app = create_app(settings, engine)
     with TestClient(app):
         assert not hasattr(app.state, "worker")
+
+
+@pytest.mark.postgres_only
+def test_several_processes_of_one_command_judge_every_task_once(
+    shared_queue, fake_llm, researcher, make_job, post_comparisons, engine, database_url, db
+):
+    fake_llm.latency = 0.02
+    job = make_job(researcher, annotators=["openai_label"])
+    post_comparisons(researcher, job["id"], marked_pairs(120))
+    env = {
+        **os.environ,
+        "PREFARM_DATABASE_URL": database_url,
+        "PREFARM_LOG_LEVEL": "warning",
+        "PREFARM_WORKER_CONCURRENCY": "4",
+    }
+
+    done = subprocess.run(
+        [*WORKER_COMMAND, "--processes", "2", "--until-idle"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+
+    assert "worker stopped; 120 tasks completed" in done.stdout
+    assert _count(engine, Task.status == "done") == 120
+    per_comparison = db.execute(
+        select(Annotation.comparison_id, func.count()).group_by(Annotation.comparison_id)
+    ).all()
+    assert len(per_comparison) == 120 and {count for _, count in per_comparison} == {1}
+    assert _count(engine, Task.leased_by.is_not(None)) == 0  # nothing left leased
+    pids = db.execute(select(WorkerHeartbeat.pid)).scalars().all()
+    assert len(set(pids)) == 2  # two processes worked, each with its own heartbeat

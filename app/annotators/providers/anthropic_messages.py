@@ -1,6 +1,6 @@
 """Anthropic messages API (plain text, or a forced tool call for structured verdicts).
 
-As for OpenAI, the SDK sends the request over its aiohttp transport and the JSON is read
+As for OpenAI, requests go through the worker's shared HTTP clients and the JSON is read
 directly. This API version takes no sampling parameters, so `temperature` is not sent.
 """
 
@@ -9,27 +9,33 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import anthropic
+import aiohttp
 import orjson
 
 from app.annotators.config import AnnotatorConfig
 from app.annotators.parsers import PREFERENCE_TOOL
-from app.annotators.providers.base import LlmRequest, LlmResponse, ProviderError, call_sdk
+from app.annotators.providers.base import LlmRequest, LlmResponse, ProviderError
+from app.annotators.providers.http import HttpClients, post_json
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+API_VERSION = "2023-06-01"
 
 
 class AnthropicProvider:
-    def __init__(self, config: AnnotatorConfig) -> None:
+    def __init__(self, config: AnnotatorConfig, clients: HttpClients) -> None:
         key_env = config.api_key_env or "ANTHROPIC_API_KEY"
         api_key = os.environ.get(key_env)
         if not api_key:
             raise ProviderError(f"{key_env} is not set in the environment", transient=False)
-        self._client = anthropic.AsyncAnthropic(
-            api_key=api_key,
-            base_url=config.base_url or None,
-            max_retries=0,
-            timeout=config.timeout_s,
-            http_client=anthropic.DefaultAioHttpClient(),
-        )
+        base_url = config.base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
+        self._url = base_url.rstrip("/") + "/v1/messages"
+        self._headers = {
+            "x-api-key": api_key,
+            "anthropic-version": API_VERSION,
+            "Content-Type": "application/json",
+        }
+        self._timeout = aiohttp.ClientTimeout(total=config.timeout_s)
+        self._clients = clients
 
     @staticmethod
     def body(request: LlmRequest) -> dict[str, Any]:
@@ -51,12 +57,9 @@ class AnthropicProvider:
         return body
 
     async def complete(self, request: LlmRequest) -> LlmResponse:
-        return await call_sdk(
-            anthropic, self._client, "/v1/messages", self.body(request), read_message
+        return await post_json(
+            self._clients, self._url, self._headers, self.body(request), self._timeout, read_message
         )
-
-    async def close(self) -> None:
-        await self._client.close()
 
 
 def read_message(data: dict[str, Any]) -> LlmResponse:

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import email.utils
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any, Literal, Protocol
-
-import httpx2
-import orjson
 
 from app.annotators.prompts import Messages
 
@@ -71,8 +66,6 @@ class LlmResponse:
 class Provider(Protocol):
     async def complete(self, request: LlmRequest) -> LlmResponse: ...
 
-    async def close(self) -> None: ...
-
 
 def parse_retry_after(headers: Any) -> float | None:
     """Seconds to wait from `retry-after-ms` or `Retry-After` (seconds or an HTTP date)."""
@@ -100,29 +93,3 @@ def status_error(status: int, headers: Any, message: str) -> ProviderError:
     return ProviderError(
         f"HTTP {status}: {message[:500]}", transient=transient, retry_after=retry_after
     )
-
-
-async def call_sdk(
-    sdk: ModuleType,
-    client: Any,
-    path: str,
-    body: dict[str, Any],
-    read: Callable[[dict[str, Any]], LlmResponse],
-) -> LlmResponse:
-    """POST `body` through an official SDK client (its auth, base URL and timeouts) and read the
-    JSON answer with `read`. The OpenAI and Anthropic SDKs raise errors of the same names;
-    they become ProviderErrors here, transient or not."""
-    try:
-        response = await client.post(path, cast_to=httpx2.Response, body=body)
-    except sdk.APIStatusError as exc:
-        raise status_error(exc.status_code, exc.response.headers, exc.message) from exc
-    except sdk.APITimeoutError as exc:
-        raise ProviderError(
-            f"timed out or disconnected: {exc.__cause__!r}", transient=True
-        ) from exc
-    except sdk.APIConnectionError as exc:
-        raise ProviderError(f"connection failed: {exc}", transient=True) from exc
-    try:
-        return read(orjson.loads(response.content))
-    except (orjson.JSONDecodeError, KeyError, IndexError, TypeError) as exc:
-        raise ProviderError(f"malformed response: {exc!r}", transient=True) from exc
