@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.annotators.config import AnnotatorConfig
 from app.annotators.judging import Pair, build_request
-from app.annotators.providers.http import HttpClients
+from app.annotators.providers.clients import ProviderClients
 from app.annotators.providers.openai_chat import OpenAIChatProvider
 from app.annotators.registry import register
 from app.annotators.sandbox import TemplateLimits
@@ -109,7 +109,7 @@ def judge_config(name: str, url: str, concurrency: int) -> dict[str, object]:
 def request_bodies(url: str, rows: list[ComparisonRow]) -> list[dict[str, object]]:
     """The bodies the worker sends for these rows (the same prompt, model and options)."""
     config = AnnotatorConfig.model_validate(judge_config("bare", url, 1))
-    provider = OpenAIChatProvider(config, HttpClients())
+    provider = OpenAIChatProvider(config, ProviderClients())
     return [
         provider.body(
             build_request(

@@ -29,7 +29,7 @@ from app.annotators.config import AnnotatorConfig, ConfigError, PoolConfig, pars
 from app.annotators.parsers import BatchCountMismatch
 from app.annotators.providers import Provider, ProviderError, load_providers, make_provider
 from app.annotators.providers.base import LlmResponse
-from app.annotators.providers.http import HttpClients
+from app.annotators.providers.clients import ProviderClients
 from app.annotators.sandbox import TemplateLimits
 from app.annotators.seeding import noisy_preference
 from app.config import Settings
@@ -99,7 +99,7 @@ class Worker:
         self.total = Tally()
         self._configs: dict[str, AnnotatorConfig | PoolConfig] = {}
         self._providers: dict[str, Provider] = {}
-        self._http = HttpClients()  # one pool of connections per provider address
+        self._provider_clients = ProviderClients()  # one SDK client per provider address and key
         self._webhook_client: httpx.AsyncClient | None = None  # made when first needed
         self._limits: dict[str, AnnotatorLimits] = {}
         self._units: set[asyncio.Task[None]] = set()
@@ -212,7 +212,7 @@ class Worker:
                     "when their lease lapses",
                 )
             self.held.clear()
-        await self._http.close()
+        await self._provider_clients.close()
         if self._webhook_client is not None:
             await self._webhook_client.aclose()
         try:
@@ -436,7 +436,7 @@ class Worker:
 
     def _provider_for(self, unit: Unit) -> Provider:
         if unit.config_sha256 not in self._providers:
-            self._providers[unit.config_sha256] = make_provider(unit.config, self._http)
+            self._providers[unit.config_sha256] = make_provider(unit.config, self._provider_clients)
         return self._providers[unit.config_sha256]
 
     # -- running a unit ---------------------------------------------------------------------

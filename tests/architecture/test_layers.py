@@ -91,6 +91,8 @@ SERVER_STACK = (
     "starlette",
     "sqlalchemy",
     "psycopg",
+    "openai",
+    "anthropic",
     "aiohttp",
     "scipy",
     "numpy",

@@ -1,5 +1,5 @@
 """Provider calls reuse kept-alive connections, and configs that call the same provider share
-them (one HTTP client per provider address, app/annotators/providers/http.py)."""
+them (one SDK client per provider address and key, app/annotators/providers/clients.py)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from app.annotators.providers.base import (
 )
 
 if TYPE_CHECKING:
-    from app.annotators.providers.http import HttpClients
+    from app.annotators.providers.clients import ProviderClients
 
 __all__ = [
     "LlmRequest",
@@ -28,14 +28,14 @@ __all__ = [
 
 
 def load_providers() -> None:
-    """Import the HTTP stack (aiohttp) before the first call needs it."""
+    """Import the SDKs (slow: seconds) before the first call needs them."""
     import app.annotators.providers.anthropic_messages
     import app.annotators.providers.openai_chat  # noqa: F401
 
 
-def make_provider(config: AnnotatorConfig, clients: HttpClients) -> Provider:
-    """The provider of a config; its calls share `clients`' connections with every other
-    config that calls the same address."""
+def make_provider(config: AnnotatorConfig, clients: ProviderClients) -> Provider:
+    """The provider of a config; its calls share `clients`' SDK client (and connections) with
+    every other config that calls the same address with the same key."""
     if config.provider == "anthropic":
         from app.annotators.providers.anthropic_messages import AnthropicProvider
 

@@ -1,7 +1,8 @@
 """Anthropic messages API (plain text, or a forced tool call for structured verdicts).
 
-As for OpenAI, requests go through the worker's shared HTTP clients and the JSON is read
-directly. This API version takes no sampling parameters, so `temperature` is not sent.
+As for OpenAI, the SDK sends the request over the worker's shared client for the address and
+the JSON is read directly. This API version takes no sampling parameters, so `temperature` is
+not sent.
 """
 
 from __future__ import annotations
@@ -9,33 +10,23 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import aiohttp
+import anthropic
 import orjson
 
 from app.annotators.config import AnnotatorConfig
 from app.annotators.parsers import PREFERENCE_TOOL
-from app.annotators.providers.base import LlmRequest, LlmResponse, ProviderError
-from app.annotators.providers.http import HttpClients, post_json
-
-DEFAULT_BASE_URL = "https://api.anthropic.com"
-API_VERSION = "2023-06-01"
+from app.annotators.providers.base import LlmRequest, LlmResponse, ProviderError, call_sdk
+from app.annotators.providers.clients import ProviderClients
 
 
 class AnthropicProvider:
-    def __init__(self, config: AnnotatorConfig, clients: HttpClients) -> None:
+    def __init__(self, config: AnnotatorConfig, clients: ProviderClients) -> None:
         key_env = config.api_key_env or "ANTHROPIC_API_KEY"
         api_key = os.environ.get(key_env)
         if not api_key:
             raise ProviderError(f"{key_env} is not set in the environment", transient=False)
-        base_url = config.base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
-        self._url = base_url.rstrip("/") + "/v1/messages"
-        self._headers = {
-            "x-api-key": api_key,
-            "anthropic-version": API_VERSION,
-            "Content-Type": "application/json",
-        }
-        self._timeout = aiohttp.ClientTimeout(total=config.timeout_s)
-        self._clients = clients
+        self._client = clients.anthropic(api_key, config.base_url or None)
+        self._timeout = config.timeout_s
 
     @staticmethod
     def body(request: LlmRequest) -> dict[str, Any]:
@@ -57,8 +48,8 @@ class AnthropicProvider:
         return body
 
     async def complete(self, request: LlmRequest) -> LlmResponse:
-        return await post_json(
-            self._clients, self._url, self._headers, self.body(request), self._timeout, read_message
+        return await call_sdk(
+            anthropic, self._client, "/v1/messages", self.body(request), self._timeout, read_message
         )
 
 

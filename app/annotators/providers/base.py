@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import email.utils
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, Literal, Protocol
+
+import httpx2
+import orjson
 
 from app.annotators.prompts import Messages
 
@@ -93,3 +98,40 @@ def status_error(status: int, headers: Any, message: str) -> ProviderError:
     return ProviderError(
         f"HTTP {status}: {message[:500]}", transient=transient, retry_after=retry_after
     )
+
+
+def _provider_message(body: object) -> str | None:
+    """The provider's own error text (`error.message` in both APIs), when the body has one."""
+    error = body.get("error") if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    return message if isinstance(message, str) else None
+
+
+async def call_sdk(
+    sdk: ModuleType,
+    client: Any,
+    path: str,
+    body: dict[str, Any],
+    timeout: float,
+    read: Callable[[dict[str, Any]], LlmResponse],
+) -> LlmResponse:
+    """POST `body` through an official SDK client (its auth, base URL and connections) within
+    `timeout` seconds and read the JSON answer with `read`. The OpenAI and Anthropic SDKs raise
+    errors of the same names; they become ProviderErrors here, transient or not."""
+    try:
+        response = await client.post(
+            path, cast_to=httpx2.Response, body=body, options={"timeout": timeout}
+        )
+    except sdk.APIStatusError as exc:
+        message = _provider_message(exc.body) or exc.message
+        raise status_error(exc.status_code, exc.response.headers, message) from exc
+    except sdk.APITimeoutError as exc:
+        raise ProviderError(
+            f"timed out or disconnected: {exc.__cause__!r}", transient=True
+        ) from exc
+    except sdk.APIConnectionError as exc:
+        raise ProviderError(f"connection failed: {exc}", transient=True) from exc
+    try:
+        return read(orjson.loads(response.content))
+    except (orjson.JSONDecodeError, KeyError, IndexError, TypeError) as exc:
+        raise ProviderError(f"malformed response: {exc!r}", transient=True) from exc

@@ -1,8 +1,8 @@
 """OpenAI chat completions, and OpenAI-compatible servers (vLLM, Ollama, llama.cpp) by base_url.
 
-Requests go through the worker's shared HTTP clients (app.annotators.providers.http) and the
-JSON answer is read directly: far less CPU per call than an SDK's request layers and typed
-models when hundreds of calls are in flight.
+The SDK sends the request (auth, base URL, error types) over the worker's shared client for the
+address (app.annotators.providers.clients); the JSON answer is read directly, which costs far
+less CPU per call than the SDK's typed models when hundreds of calls are in flight.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import aiohttp
+import openai
 import orjson
 
 from app.annotators.config import AnnotatorConfig
@@ -20,30 +20,20 @@ from app.annotators.providers.base import (
     LlmRequest,
     LlmResponse,
     ProviderError,
+    call_sdk,
 )
-from app.annotators.providers.http import HttpClients, post_json
-
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
+from app.annotators.providers.clients import ProviderClients
 
 
 class OpenAIChatProvider:
-    def __init__(self, config: AnnotatorConfig, clients: HttpClients) -> None:
+    def __init__(self, config: AnnotatorConfig, clients: ProviderClients) -> None:
         key_env = config.api_key_env or ("OPENAI_API_KEY" if config.provider == "openai" else None)
         api_key = os.environ.get(key_env) if key_env else "not-needed"
         if not api_key:
             raise ProviderError(f"{key_env} is not set in the environment", transient=False)
         self._compatible = config.provider == "openai_compatible"
-        base_url = config.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
-        self._url = base_url.rstrip("/") + "/chat/completions"
-        self._headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
-        for header, variable in (
-            ("OpenAI-Organization", "OPENAI_ORG_ID"),
-            ("OpenAI-Project", "OPENAI_PROJECT_ID"),
-        ):
-            if config.provider == "openai" and os.environ.get(variable):
-                self._headers[header] = os.environ[variable]
-        self._timeout = aiohttp.ClientTimeout(total=config.timeout_s)
-        self._clients = clients
+        self._client = clients.openai(api_key, config.base_url or None)
+        self._timeout = config.timeout_s
 
     def body(self, request: LlmRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -65,10 +55,10 @@ class OpenAIChatProvider:
         return body
 
     async def complete(self, request: LlmRequest) -> LlmResponse:
-        return await post_json(
-            self._clients,
-            self._url,
-            self._headers,
+        return await call_sdk(
+            openai,
+            self._client,
+            "/chat/completions",
             self.body(request),
             self._timeout,
             read_completion,
