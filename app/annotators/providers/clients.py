@@ -8,6 +8,7 @@ worker retries, with backoff shared across processes. The worker closes them all
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -22,30 +23,31 @@ class ProviderClients:
     def openai(self, api_key: str, base_url: str | None) -> openai.AsyncOpenAI:
         import openai
 
-        key = ("openai", base_url, api_key)
-        if key not in self._clients:
-            self._clients[key] = openai.AsyncOpenAI(
-                api_key=api_key,
-                base_url=base_url,
-                max_retries=0,
-                http_client=openai.DefaultAioHttpClient(),
-            )
-        client: openai.AsyncOpenAI = self._clients[key]
+        client: openai.AsyncOpenAI = self._shared(openai, "AsyncOpenAI", api_key, base_url)
         return client
 
     def anthropic(self, api_key: str, base_url: str | None) -> anthropic.AsyncAnthropic:
         import anthropic
 
-        key = ("anthropic", base_url, api_key)
+        client: anthropic.AsyncAnthropic = self._shared(
+            anthropic, "AsyncAnthropic", api_key, base_url
+        )
+        return client
+
+    def _shared(
+        self, sdk: ModuleType, client_class: str, api_key: str, base_url: str | None
+    ) -> Any:
+        """The SDK's client for this address and key, made on first use (both SDKs take the
+        same arguments and offer the same aiohttp transport)."""
+        key = (sdk.__name__, base_url, api_key)
         if key not in self._clients:
-            self._clients[key] = anthropic.AsyncAnthropic(
+            self._clients[key] = getattr(sdk, client_class)(
                 api_key=api_key,
                 base_url=base_url,
                 max_retries=0,
-                http_client=anthropic.DefaultAioHttpClient(),
+                http_client=sdk.DefaultAioHttpClient(),
             )
-        client: anthropic.AsyncAnthropic = self._clients[key]
-        return client
+        return self._clients[key]
 
     async def close(self) -> None:
         clients, self._clients = list(self._clients.values()), {}
