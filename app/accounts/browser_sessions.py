@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.accounts.identity import Account
 from app.accounts.secrets import token_sha256
 from app.db.models import User, WebSession
+from app.db.session import plain_connection
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,20 @@ def start_session(session: Session, user: User, hours: float) -> str:
     return token
 
 
-# Every page request runs it: built once (building a statement costs more than running it).
+# Every page request runs it: built once (building a statement costs more than running it), and
+# run as a plain statement on the session's connection: no User row is loaded into the session.
 _LOGIN_LOOKUP = (
-    select(WebSession.csrf_token, WebSession.expires_at, User)
+    select(
+        WebSession.csrf_token,
+        WebSession.expires_at,
+        User.active,
+        User.id,
+        User.email,
+        User.role,
+        User.paused_at,
+        User.paused_reason,
+        User.qc_since,
+    )
     .join(User, User.id == WebSession.user_id)
     .where(WebSession.token_sha256 == bindparam("digest", type_=String))
 )
@@ -58,10 +70,11 @@ def find_login(session: Session, cookie: str | None) -> Login | None:
     if not cookie:
         return None
     digest = token_sha256(cookie)
-    row = session.execute(_LOGIN_LOOKUP, {"digest": digest}).first()
-    if row is None or row.expires_at <= datetime.now(UTC) or not row.User.active:
+    row = plain_connection(session).execute(_LOGIN_LOOKUP, {"digest": digest}).first()
+    if row is None or row.expires_at <= datetime.now(UTC) or not row.active:
         return None
-    return Login(user=Account.of(row.User), csrf_token=row.csrf_token, token_sha256=digest)
+    user = Account(row.id, row.email, row.role, row.paused_at, row.paused_reason, row.qc_since)
+    return Login(user=user, csrf_token=row.csrf_token, token_sha256=digest)
 
 
 def end_session(session: Session, login: Login) -> None:

@@ -33,6 +33,14 @@ def unit_of_work(engine: Engine) -> Iterator[Session]:
             raise
 
 
+def plain_connection(session: Session) -> Connection:
+    """The session's connection, for the hot statements that read or write rows without loading
+    them into the session: the ORM's work around each statement cost more than the statement.
+    Pending changes are flushed first, as `Session.execute` would."""
+    session.flush()
+    return session.connection()
+
+
 @contextmanager
 def read_connection(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as connection:

@@ -13,11 +13,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -48,9 +49,17 @@ def request_settings(request: Request) -> Settings:
     return settings
 
 
-def request_session(request: Request) -> Iterator[Session]:
-    with unit_of_work(request_engine(request)) as session:
-        yield session
+async def request_session(request: Request) -> AsyncIterator[Session]:
+    """The request's unit of work. A Session touches the database only when it is first used
+    (in the handler's thread), so it is made here, on the event loop; only the commit or
+    rollback of a transaction the handler began goes to a thread."""
+    with Session(request_engine(request), expire_on_commit=False) as session:
+        try:
+            yield session
+        except BaseException:
+            await _in_thread_if_begun(session, session.rollback)
+            raise
+        await _in_thread_if_begun(session, session.commit)
 
 
 @dataclass(frozen=True)
@@ -62,7 +71,7 @@ class StatisticsRunner:
     max_bootstrap: int
 
 
-def request_statistics(request: Request) -> StatisticsRunner:
+async def request_statistics(request: Request) -> StatisticsRunner:
     settings = request_settings(request)
     return StatisticsRunner(
         background=request.app.state.statistics,
@@ -75,10 +84,27 @@ def request_statistics(request: Request) -> StatisticsRunner:
     )
 
 
+async def _in_thread_if_begun(session: Session, end: Callable[[], None]) -> None:
+    if session.in_transaction():
+        await run_in_threadpool(end)
+    else:
+        end()
+
+
+# The dependencies below that only read the request are `async def`: FastAPI runs a plain `def`
+# dependency in its thread pool, and those hops cost more CPU than the rating page's queries.
+async def _settings_dependency(request: Request) -> Settings:
+    return request_settings(request)
+
+
+async def _engine_dependency(request: Request) -> Engine:
+    return request_engine(request)
+
+
 SessionDep = Annotated[Session, Depends(request_session, scope="function")]
-SettingsDep = Annotated[Settings, Depends(request_settings)]
+SettingsDep = Annotated[Settings, Depends(_settings_dependency)]
 StatisticsDep = Annotated[StatisticsRunner, Depends(request_statistics)]
-EngineDep = Annotated[Engine, Depends(request_engine)]
+EngineDep = Annotated[Engine, Depends(_engine_dependency)]
 
 
 def api_user(
@@ -111,14 +137,14 @@ def optional_login(request: Request) -> Login | None:
         return find_login(session, request.cookies.get(SESSION_COOKIE))
 
 
-def browser_login(login: Annotated[Login | None, Depends(optional_login)]) -> Login:
+async def browser_login(login: Annotated[Login | None, Depends(optional_login)]) -> Login:
     if login is None:
         raise LoginRequired()
     return login
 
 
 def _role(*roles: str, refusal: str) -> object:
-    def check(login: Annotated[Login, Depends(browser_login)]) -> Login:
+    async def check(login: Annotated[Login, Depends(browser_login)]) -> Login:
         if login.user.role not in roles:
             raise RequestError(403, "forbidden", refusal)
         return login

@@ -34,6 +34,7 @@ from sqlalchemy import (
     ColumnExpressionArgument,
     Integer,
     Row,
+    RowMapping,
     ScalarSelect,
     Select,
     Text,
@@ -61,7 +62,7 @@ from app.db.models import (
     Job,
 )
 from app.db.scales import Scale, Verdict, scale_named
-from app.db.session import changed_rows
+from app.db.session import changed_rows, plain_connection
 from app.errors import RequestError
 from app.rating.settings import HumanSettings
 from app.routing.completion import settle_comparisons
@@ -282,11 +283,18 @@ def current_assignment(
     session: Session, user_id: int, job_id: int, now: datetime
 ) -> Assignment | None:
     values = {"the_job": job_id, "the_user": user_id, "the_time": now}
-    return session.scalar(_CURRENT_ASSIGNMENT, values)
+    row = plain_connection(session).execute(_CURRENT_ASSIGNMENT, values).first()
+    return _assignment_record(row._mapping) if row is not None else None
+
+
+def _assignment_record(row: RowMapping) -> Assignment:
+    """A plain record of an assignment row, not loaded into the session (the hot paths read
+    leases as rows: loading them into the session cost more than reading them)."""
+    return Assignment(**{name: row[name] for name in _ASSIGNMENT_COLUMNS})
 
 
 _CURRENT_ASSIGNMENT = (
-    select(Assignment)
+    select(*Assignment.__table__.c)
     .where(
         Assignment.job_id == JOB_ID,
         Assignment.user_id == USER_ID,
@@ -433,7 +441,7 @@ def _lease_statement(
         "lease_start": now,
         "lease_end": now + timedelta(seconds=human.lease_seconds),
     }
-    row = session.execute(template, values).first()
+    row = plain_connection(session).execute(template, values).first()
     if row is None:
         return None
     if row.claimed is None:
@@ -441,8 +449,7 @@ def _lease_statement(
     if row.id is None:  # the same rater was given it from another tab just now
         _release(session, Counter([row.claimed]), job.human_overlap)
         return _Passed(row.picked)
-    # A plain record of the row just inserted (not loaded into the session: nothing changes it).
-    return Assignment(**{name: row._mapping[name] for name in _ASSIGNMENT_COLUMNS})
+    return _assignment_record(row._mapping)
 
 
 _ASSIGNMENT_COLUMNS = tuple(column.name for column in Assignment.__table__.c)
@@ -528,9 +535,9 @@ def submit_judgment(
     form: JudgmentForm,
     guideline_version: int | None = None,
     now: datetime | None = None,
-) -> Annotation:
-    """Store the rater's judgment of a comparison assigned to them, or raise JudgingError (the
-    request's unit of work is then rolled back: nothing changes)."""
+) -> int:
+    """Store the rater's judgment of a comparison assigned to them and return its id, or raise
+    JudgingError (the request's unit of work is then rolled back: nothing changes)."""
     now = now or datetime.now(UTC)
     verdict = parse_choice(job, form.choice)
     if user.paused_at is not None:
@@ -542,7 +549,7 @@ def submit_judgment(
     stored = stored_verdict(scale_named(job.preference_scale), verdict, submitted.shown_swapped)
     seconds, idle = time_on_task(submitted.created_at, now, form.idle_seconds)
     annotator_id = submitted.annotator_id or human_annotator_id(session, user)
-    annotation: Annotation | None = session.scalar(
+    annotation_id: int | None = plain_connection(session).scalar(
         insert_ignoring_conflicts(session, Annotation)
         .values(
             job_id=job.id,
@@ -559,12 +566,12 @@ def submit_judgment(
             source="web",
             created_at=now,
         )
-        .returning(Annotation)
+        .returning(Annotation.id)
     )
-    if annotation is None:
+    if annotation_id is None:
         raise JudgingError(409, "A judgment of yours for this comparison is stored already.")
     settle_comparisons(session, [submitted.comparison_id], finishing=True)
-    return annotation
+    return annotation_id
 
 
 def _annotator_of(user: Account) -> ScalarSelect[int]:
@@ -587,7 +594,7 @@ def _mark_submitted(
         "the_job": job.id,
         "the_time": now,
     }
-    return session.execute(_MARK_SUBMITTED, values).first()
+    return plain_connection(session).execute(_MARK_SUBMITTED, values).first()
 
 
 _MARK_SUBMITTED = (

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from app.db.dialect import skip_locked_for_share
 from app.db.models import _PENDING, HUMAN_ROUTES, Assignment, Comparison, Job, Task
+from app.db.session import plain_connection
 from app.routing.escalation import escalate
 from app.routing.webhooks import queue_job_done
 
@@ -80,7 +81,8 @@ def settle_comparisons(
     if not comparison_ids:
         return
     ids = list(comparison_ids)
-    settled = session.execute(_SETTLE_COMPARISONS, {"settled_ids": ids}).all()
+    connection = plain_connection(session)
+    settled = connection.execute(_SETTLE_COMPARISONS, {"settled_ids": ids}).all()
     # Only simulated comparisons just done are escalated (escalate checks again, under lock).
     if any(row.route == "simulated" and row.status == "done" for row in settled):
         escalate(session, ids)
