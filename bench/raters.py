@@ -219,15 +219,29 @@ def verify(database_url: str, job_id: int, k: int) -> None:
             ),
             {"job": job_id},
         ).scalar_one()
+        stuck = connection.execute(
+            text(
+                "SELECT count(*) FROM comparisons c WHERE c.job_id = :job AND c.status = 'pending' "
+                "AND (SELECT count(*) FROM annotations a WHERE a.comparison_id = c.id) >= :k"
+            ),
+            {"job": job_id, "k": k},
+        ).scalar_one()
         total = connection.execute(
             text("SELECT count(*) FROM annotations WHERE job_id = :job"), {"job": job_id}
         ).scalar_one()
     engine.dispose()
     print(f"stored judgments: {total:,}; most judgments of one comparison: {most} (k = {k})")
     print(f"comparisons judged twice by one rater: {repeats}; claim counters off: {drift}")
-    if most > k or repeats or drift:
-        raise SystemExit("FAILED: a comparison exceeded k or a rater judged one twice")
-    print("checks passed: no comparison above k, no rater judged a comparison twice")
+    print(f"comparisons with k judgments still pending: {stuck}")
+    if most > k or repeats or drift or stuck:
+        raise SystemExit(
+            "FAILED: a comparison exceeded k, a rater judged one twice, or one with k judgments"
+            " is still pending"
+        )
+    print(
+        "checks passed: no comparison above k, no rater judged a comparison twice, every"
+        " comparison with k judgments is done"
+    )
 
 
 def report(name: str, values: list[float], baseline_p99: float) -> None:

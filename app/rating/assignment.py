@@ -322,9 +322,9 @@ def assign_next(
     if current is not None:
         return current
     swept = random.randrange(SWEEP_EVERY) == 0
-    if swept:
-        expire_lapsed_assignments(session, job, now)
-    assignment = _assign_new(session, user, job, human, now, may_wait=not swept)
+    # A sweep that expired leases holds their rows' locks: this transaction must not wait then.
+    released = expire_lapsed_assignments(session, job, now) if swept else 0
+    assignment = _assign_new(session, user, job, human, now, may_wait=released == 0)
     if assignment is None and not swept and expire_lapsed_assignments(session, job, now):
         assignment = _assign_new(session, user, job, human, now, may_wait=False)
     return assignment

@@ -65,8 +65,15 @@ def _settle_comparisons_statement() -> Update:
     )
 
 
-# Built once: every judgment runs it, and building it cost more than running it.
+# Built once: every judgment runs them, and building them cost more than running them.
 _SETTLE_COMPARISONS = _settle_comparisons_statement()
+# FOR NO KEY UPDATE, in id order: the lock the settling UPDATE takes anyway, taken first.
+_LOCK_COMPARISONS = (
+    select(Comparison.id)
+    .where(Comparison.id.in_(bindparam("settled_ids", expanding=True)))
+    .order_by(Comparison.id)
+    .with_for_update(key_share=True)
+)
 
 
 def settle_comparisons(
@@ -80,8 +87,14 @@ def settle_comparisons(
     settling (a lock on the job row every submission would queue behind) is skipped."""
     if not comparison_ids:
         return
-    ids = list(comparison_ids)
+    ids = sorted(set(comparison_ids))
     connection = plain_connection(session)
+    # The comparisons are locked before their judgments are counted. Counted in the UPDATE that
+    # waited for the lock, the judgments of the transaction that held it would not be seen
+    # (PostgreSQL re-reads a row an UPDATE waited for, not the rows its subqueries read): two
+    # raters handing in a comparison's last two judgments at once both left it pending. Counted
+    # in the statement after the lock, they are. (SQLite has one writer: it locks nothing here.)
+    connection.execute(_LOCK_COMPARISONS, {"settled_ids": ids}).all()
     settled = connection.execute(_SETTLE_COMPARISONS, {"settled_ids": ids}).all()
     # Only simulated comparisons just done are escalated (escalate checks again, under lock).
     if any(row.route == "simulated" and row.status == "done" for row in settled):

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.accounts.identity import Account
 from app.db.models import Assignment, Comparison, Job, User
 from app.db.session import unit_of_work
+from app.rating import assignment
 from app.rating.assignment import (
     JudgingError,
     JudgmentForm,
@@ -187,14 +188,17 @@ def test_many_raters_at_once_never_exceed_k(human_job, make_rater, db):
 
 
 @pytest.mark.postgres_only
+@pytest.mark.parametrize("sweep_every", [1, 10**9], ids=["sweeping", "not sweeping"])
 def test_a_rater_is_not_told_nothing_is_left_while_another_is_being_given_the_last_one(
-    on_postgres, human_job, make_rater, engine
+    on_postgres, human_job, make_rater, engine, monkeypatch, sweep_every
 ):
     """The last open comparison is locked by a rater being served this instant (their request
     has claimed it and not committed yet); a second rater waits for that request instead of
-    passing over the row and hearing that nothing is left, and gets the comparison's room."""
+    passing over the row and hearing that nothing is left, and gets the comparison's room,
+    whether or not their request is the one that sweeps lapsed leases."""
     if not on_postgres:
         pytest.skip("row locks and SKIP LOCKED: PostgreSQL only")
+    monkeypatch.setattr(assignment, "SWEEP_EVERY", sweep_every)
     job_row = human_job(k=2, rows=comparison_rows(1))
     first, second = make_rater(job_row["id"]), make_rater(job_row["id"])
     with Session(engine) as holding:  # the first rater's request, mid-way
@@ -293,4 +297,42 @@ def test_a_job_judged_to_its_end_by_two_raters_at_once_is_done(
         _until_a_query_waits_for_a_lock(engine)
         holding.commit()
     thread.join(30)
+    assert db.get_one(Job, job_row["id"]).status == "done"
+
+
+def test_a_comparison_given_its_last_judgments_by_two_raters_at_once_is_done(
+    on_postgres, human_job, make_rater, engine, db
+):
+    """Two raters hand in the two judgments a comparison needs (k = 2) in overlapping
+    transactions: the second to settle it waits for the first and then counts its judgment, so
+    the comparison ends done, not pending with k judgments (which would keep its job open)."""
+    if not on_postgres:
+        pytest.skip("overlapping transactions: PostgreSQL only")
+    job_row = human_job(k=2, rows=comparison_rows(1))
+    first, second = make_rater(job_row["id"]), make_rater(job_row["id"])
+    leases = [
+        _as_request(
+            engine, job_row["id"], rater.id, lambda s, job, user: assign_next(s, user, job, LEASE)
+        )
+        for rater in (first, second)
+    ]
+    with Session(engine) as holding:  # the first rater's submission, not committed yet
+        job = holding.get_one(Job, job_row["id"])
+        user = Account.of(holding.get_one(User, first.id))
+        submit_judgment(holding, user, job, leases[0].id, JudgmentForm("A"))
+        thread = threading.Thread(
+            target=_as_request,
+            args=(engine, job_row["id"], second.id),
+            kwargs={
+                "action": lambda s, job, user: submit_judgment(
+                    s, user, job, leases[1].id, JudgmentForm("B")
+                )
+            },
+        )
+        thread.start()
+        _until_a_query_waits_for_a_lock(engine)
+        holding.commit()
+    thread.join(30)
+    [comparison] = db.scalars(select(Comparison).where(Comparison.job_id == job_row["id"]))
+    assert (comparison.status, len(judgments_of(db, job_row["id"]))) == ("done", 2)
     assert db.get_one(Job, job_row["id"]).status == "done"
