@@ -17,8 +17,9 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -85,10 +86,12 @@ async def request_statistics(request: Request) -> StatisticsRunner:
 
 
 async def _in_thread_if_begun(session: Session, end: Callable[[], None]) -> None:
-    if session.in_transaction():
-        await run_in_threadpool(end)
-    else:
+    if not session.in_transaction():
         end()
+        return
+    # Not in the request threads' pool: a transaction holding row locks must be able to end
+    # while every request thread waits for those locks (FastAPI ends its own dependencies so).
+    await anyio.to_thread.run_sync(end, limiter=anyio.CapacityLimiter(1))
 
 
 # The dependencies below that only read the request are `async def`: FastAPI runs a plain `def`
