@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from functools import cache
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -176,9 +177,13 @@ def _left_for_rater(
 def rater_progress(
     session: Session, user_id: int, job_id: int, human: HumanSettings
 ) -> RaterProgress:
-    values = {"the_user": user_id, "the_job": job_id, "midnight": _midnight()}
+    values = _progress_values(user_id, job_id)
     today, left, waiting = session.execute(_progress_template(human.gold_rate > 0), values).one()
     return RaterProgress(today, left, waiting)
+
+
+def _progress_values(user_id: int, job_id: int) -> dict[str, object]:
+    return {"the_user": user_id, "the_job": job_id, "midnight": _midnight()}
 
 
 @cache
@@ -275,9 +280,18 @@ def _texts_template() -> Select[str, str, str, str, list[dict[str, str]] | None]
 
 
 def _on_screen(session: Session, assignment: Assignment) -> ComparisonOnScreen:
-    instruction, input_text, text_1, text_2, messages = session.execute(
-        _texts_template(), {"comparison_id": assignment.comparison_id}
-    ).one()
+    texts = session.execute(_texts_template(), {"comparison_id": assignment.comparison_id}).one()
+    return _comparison_on_screen(assignment, *texts)
+
+
+def _comparison_on_screen(
+    assignment: Assignment,
+    instruction: str,
+    input_text: str,
+    text_1: str,
+    text_2: str,
+    messages: list[dict[str, str]] | None,
+) -> ComparisonOnScreen:
     if assignment.shown_swapped:
         text_1, text_2 = text_2, text_1
     return ComparisonOnScreen(assignment, instruction, input_text, text_1, text_2, messages or [])
@@ -290,12 +304,20 @@ def rating_view(session: Session, user: Account, job_id: int, settings: Settings
     if view.guidelines_due:
         return RatingView(view, RaterProgress(0, 0, 0), None)
     assignment = assign_next(session, user, view.job, view.human)
-    progress = rater_progress(session, user.id, view.job.id, view.human)
     if assignment is None:
-        return RatingView(view, progress, None)
+        return RatingView(view, rater_progress(session, user.id, view.job.id, view.human), None)
+    # The figures and the texts in one round trip.
+    values = _progress_values(user.id, view.job.id) | {"comparison_id": assignment.comparison_id}
+    row = session.execute(_page_template(view.human.gold_rate > 0), values).one()
+    *texts, today, left, waiting = row
     # The comparison on screen is the rater's until they answer: it is still left for them.
-    progress = RaterProgress(progress.rated_today, progress.left_for_you + 1, progress.job_waiting)
-    return RatingView(view, progress, _on_screen(session, assignment))
+    progress = RaterProgress(today, left + 1, waiting)
+    return RatingView(view, progress, _comparison_on_screen(assignment, *texts))
+
+
+@cache
+def _page_template(gold_mode: bool) -> Select[Any]:
+    return _texts_template().add_columns(*_progress_template(gold_mode).selected_columns)
 
 
 def revision_view(
