@@ -3,17 +3,18 @@
 - `SessionDep`: the request's unit of work. Handlers and the domain functions they call use this
   one Session and never commit; it is committed when the handler returns (before the response
   is sent) and rolled back when the handler raises.
-- Who is calling: `ApiUser` (a bearer token of a researcher or admin), `RaterLogin`,
-  `AdminLogin`, `ResearcherLogin` (a browser session of that role). Authentication runs in a
-  unit of work of its own, before the request's: it records a token's last use whatever the
-  request does, and a long upload does not hold a transaction open. `RaterLogin` is the
-  exception: the rating pages are the hottest path and only read the login, so it is read in
-  the request's own unit of work. Handlers get an `Account` snapshot, not a live `User` row.
+- Who is calling: `ApiUser` (a bearer token of a researcher or admin), `AdminLogin`,
+  `ResearcherLogin` (a browser session of that role), a rater (`rater_unit_of_work`).
+  Authentication runs in a unit of work of its own, before the request's: it records a token's
+  last use whatever the request does, and a long upload does not hold a transaction open. The
+  rating pages are the exception: `rater_unit_of_work` reads the login in the request's own
+  unit of work, opened in the handler. Handlers get an `Account` snapshot, not a live `User`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -159,11 +160,9 @@ AnyLogin = Annotated[Login, Depends(browser_login)]
 MaybeLogin = Annotated[Login | None, Depends(optional_login)]
 
 
-def rater_login(request: Request, session: SessionDep) -> Login:
-    """A rater's browser session, read in the request's own unit of work: the rating pages are
-    the hottest path, and a second transaction (pool checkout, BEGIN, COMMIT) per request was a
-    fifth of their database round trips. The login is only read here, so it needs none of its
-    own."""
+def rater_login(request: Request, session: Session) -> Login:
+    """A rater's browser session, read in the request's own unit of work (see
+    `rater_unit_of_work`)."""
     login = find_login(session, request.cookies.get(SESSION_COOKIE))
     if login is None:
         raise LoginRequired()
@@ -174,7 +173,16 @@ def rater_login(request: Request, session: SessionDep) -> Login:
     return login
 
 
-RaterLogin = Annotated[Login, Depends(rater_login)]
+@contextmanager
+def rater_unit_of_work(request: Request) -> Iterator[tuple[Session, Login]]:
+    """The rating pages' unit of work, with the rater's login read in it. A handler opens it in
+    its own thread: one thread hop serves the whole request (a dependency costs one each way),
+    and the transaction, with the row locks its lease or judgment took, ends before the page
+    is rendered rather than after. The rating pages are the hottest path of the service."""
+    with unit_of_work(request_engine(request)) as session:
+        yield session, rater_login(request, session)
+
+
 AdminLogin = Annotated[Login, Depends(_role("admin", refusal="This page is for admins."))]
 ResearcherLogin = Annotated[
     Login,

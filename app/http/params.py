@@ -16,4 +16,4 @@ ComparisonId = Annotated[
 ]
 TokenId = Annotated[int, Path(ge=1, le=INT32_MAX, description="The token's id.")]
 AssignmentId = Annotated[int, Path(ge=1, le=INT64_MAX, description="The assignment's id.")]
-AssignmentIdField = Annotated[int, Form(ge=1, le=INT64_MAX)]
+OptionalAssignmentIdField = Annotated[int | None, Form(ge=1, le=INT64_MAX)]

@@ -11,9 +11,10 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.config import Settings
 from app.db.values import INT64_MAX
-from app.http.deps import RaterLogin, SessionDep, SettingsDep, check_csrf
+from app.errors import RequestError
+from app.http.deps import SettingsDep, check_csrf, rater_unit_of_work
 from app.http.pages import render
-from app.http.params import AssignmentId, AssignmentIdField, JobId
+from app.http.params import AssignmentId, JobId, OptionalAssignmentIdField
 from app.rating.actions import RaterPost, act
 from app.rating.pages import (
     LEFT_COUNT_CAP,
@@ -53,9 +54,27 @@ def _job_context(view: RaterJobView, settings: Settings) -> dict[str, Any]:
     }
 
 
+# Each handler opens its unit of work itself (rater_unit_of_work) and renders once it has ended.
+# The login is read there, after FastAPI has read the form: a form field the handler needs is
+# optional to FastAPI and required by `_required`, so a caller without a login is sent to log in
+# before being told what their form lacks, as a login dependency would have ordered it.
+
+
+def _required(value: int | None, field: str) -> int:
+    if value is None:
+        raise RequestError(
+            422,
+            "validation_error",
+            f"the form lacks {field}",
+            [{"field": field, "reason": "required"}],
+        )
+    return value
+
+
 @router.get("/rate")
-def rater_home(request: Request, login: RaterLogin, session: SessionDep) -> Response:
-    offers, today = job_offers(session, login.user)
+def rater_home(request: Request) -> Response:
+    with rater_unit_of_work(request) as (session, login):
+        offers, today = job_offers(session, login.user)
     return render(
         request,
         "rate_home.html",
@@ -73,14 +92,13 @@ def rater_home(request: Request, login: RaterLogin, session: SessionDep) -> Resp
 def rating_page(
     job_id: JobId,
     request: Request,
-    login: RaterLogin,
-    session: SessionDep,
     settings: SettingsDep,
     done: Annotated[str | None, Query(max_length=20)] = None,
     last: Annotated[int | None, Query(ge=1, le=INT64_MAX)] = None,
     changed: bool = False,
 ) -> Response:
-    view = rating_view(session, login.user, job_id, settings)
+    with rater_unit_of_work(request) as (session, login):
+        view = rating_view(session, login.user, job_id, settings)
     if view.rater_job.guidelines_due:
         return RedirectResponse(f"/rate/{job_id}/guidelines", status_code=303)
     context = _job_context(view.rater_job, settings)
@@ -102,11 +120,10 @@ def revise_page(
     job_id: JobId,
     assignment_id: AssignmentId,
     request: Request,
-    login: RaterLogin,
-    session: SessionDep,
     settings: SettingsDep,
 ) -> Response:
-    view = revision_view(session, login.user, job_id, assignment_id, settings)
+    with rater_unit_of_work(request) as (session, login):
+        view = revision_view(session, login.user, job_id, assignment_id, settings)
     context = _job_context(view.rater_job, settings)
     context.update(
         login=login,
@@ -120,10 +137,9 @@ def revise_page(
 
 
 @router.get("/rate/{job_id}/guidelines")
-def guidelines_page(
-    job_id: JobId, request: Request, login: RaterLogin, session: SessionDep, settings: SettingsDep
-) -> Response:
-    view = guidelines_view(session, login.user, job_id, settings)
+def guidelines_page(job_id: JobId, request: Request, settings: SettingsDep) -> Response:
+    with rater_unit_of_work(request) as (session, login):
+        view = guidelines_view(session, login.user, job_id, settings)
     context = _job_context(view, settings)
     context.update(login=login, due=view.guidelines_due, first=view.guidelines_seen == 0)
     return render(request, "rate_guidelines.html", context)
@@ -132,33 +148,35 @@ def guidelines_page(
 @router.post("/rate/{job_id}/guidelines")
 def read_guidelines(
     job_id: JobId,
-    login: RaterLogin,
-    session: SessionDep,
+    request: Request,
     settings: SettingsDep,
-    version: Annotated[int, Form(ge=0)],
+    version: Annotated[int | None, Form(ge=0)] = None,
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    check_csrf(login, csrf_token)
-    acknowledge_guidelines(session, login.user, job_id, version, settings)
+    with rater_unit_of_work(request) as (session, login):
+        check_csrf(login, csrf_token)
+        read = _required(version, "version")
+        acknowledge_guidelines(session, login.user, job_id, read, settings)
     return RedirectResponse(f"/rate/{job_id}", status_code=303)
 
 
 @router.post("/rate/{job_id}/judgments")
 def submit(
     job_id: JobId,
-    login: RaterLogin,
-    session: SessionDep,
+    request: Request,
     settings: SettingsDep,
-    assignment_id: AssignmentIdField,
+    assignment_id: OptionalAssignmentIdField = None,
     csrf_token: Annotated[str, Form(max_length=200)] = "",
     action: Annotated[str, Form(max_length=20)] = "submit",
     choice: Annotated[str, Form(max_length=20)] = "",
     reason: Annotated[str, Form(max_length=MAX_REASON)] = "",
     idle_seconds: Annotated[float, Form(ge=0, le=MAX_IDLE_SECONDS)] = 0.0,
 ) -> Response:
-    check_csrf(login, csrf_token)
-    post = RaterPost(assignment_id, action, choice, reason, idle_seconds)
-    outcome = act(session, login.user, job_id, settings, post)
+    with rater_unit_of_work(request) as (session, login):
+        check_csrf(login, csrf_token)
+        assignment = _required(assignment_id, "assignment_id")
+        post = RaterPost(assignment, action, choice, reason, idle_seconds)
+        outcome = act(session, login.user, job_id, settings, post)
     query: dict[str, Any] = {"done": outcome.choice}
     if outcome.action != "skip":
         query["last"] = outcome.assignment_id

@@ -120,3 +120,25 @@ def test_a_login_with_a_nul_character_is_refused(client: TestClient):
 
 def _raters(client: TestClient) -> str:
     return client.get("/admin/raters").text
+
+
+def test_a_judgment_form_without_its_assignment_is_refused(make_rater, human_job, db):
+    job = human_job()
+    rater = make_rater(job["id"])
+    rater.next_page(job["id"])
+    csrf = csrf_of(rater.client.get(f"/rate/{job['id']}").text)
+
+    response = rater.client.post(f"/rate/{job['id']}/judgments", data={"csrf_token": csrf})
+
+    assert_error_page(response)
+    assert "assignment_id" in response.text
+    assert judgments_of(db, job["id"]) == []
+
+
+def test_a_form_without_a_login_is_sent_to_log_in_before_it_is_checked(client, human_job):
+    job = human_job()
+
+    response = client.post(f"/rate/{job['id']}/judgments", data={}, follow_redirects=False)
+
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login")
